@@ -1,0 +1,75 @@
+"""Request dependencies: who is calling, their idempotency key, and how long they will wait."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+
+from api.waiter import OperationWaiter
+from greenlight.db import unit_of_work
+from greenlight.keys import Principal, authenticate
+from greenlight.settings import get_settings
+
+T = TypeVar("T")
+
+# Documented in OpenAPI; the raw key (Bland) and "Bearer <key>" (Retell) are both accepted.
+api_key_header = APIKeyHeader(
+    name="authorization", auto_error=False, description="API key, raw or `Bearer <key>`"
+)
+
+
+def current_principal(authorization: str | None = Security(api_key_header)) -> Principal:
+    with unit_of_work() as session:
+        return authenticate(session, authorization)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Same key, same request: one effect, the same answer."),
+]
+PreferHeader = Annotated[
+    str | None,
+    Header(alias="Prefer", description="`respond-async` for a 202 at once, or `wait=N` (seconds, up to 30)."),
+]
+
+
+def wait_seconds(prefer: str | None, default: float) -> float:
+    """RFC 7240: ``respond-async`` means do not wait; ``wait=N`` caps the wait."""
+    limit = get_settings().max_wait_seconds
+    if not prefer:
+        return min(default, limit)
+    wait = default
+    for token in prefer.split(","):
+        name, _, value = token.strip().partition("=")
+        name = name.strip().lower()
+        if name == "respond-async":
+            wait = 0.0
+        elif name == "wait":
+            try:
+                wait = max(0.0, float(value.strip().strip('"')))
+            except ValueError:
+                continue
+    return min(wait, limit)
+
+
+def get_waiter(request: Request) -> OperationWaiter:
+    waiter: OperationWaiter = request.app.state.waiter
+    return waiter
+
+
+Waiter = Annotated[OperationWaiter, Depends(get_waiter)]
+
+
+async def in_transaction(work: Callable[..., T], *args: object) -> T:
+    """Run a synchronous domain call in its own unit of work, off the event loop."""
+
+    def run() -> T:
+        with unit_of_work() as session:
+            return work(session, *args)
+
+    return await run_in_threadpool(run)

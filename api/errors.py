@@ -1,0 +1,119 @@
+"""Error rendering: the one place that maps domain errors to HTTP statuses and bodies.
+
+Each public document has its own error shape, chosen by path:
+- Bland-style ``/v1/...``: ``{"data": null, "errors": [{"error", "message", "details"}]}``
+- Retell's ``/publish-agent-version/...``: ``{"status": "error", "message"}``
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from greenlight.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_KIND: dict[str, int] = {
+    "bad_request": 400,
+    "invalid": 400,
+    "unauthorized": 401,
+    "not_found": 404,
+    "conflict": 409,
+    "unprocessable": 422,
+    "too_large": 413,
+}
+
+CODE_BY_STATUS: dict[int, str] = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    500: "INTERNAL_ERROR",
+}
+
+
+class ErrorStyle(enum.Enum):
+    ENVELOPE = "envelope"
+    RETELL = "retell"
+
+
+def style_for(path: str) -> ErrorStyle:
+    if path.startswith("/publish-agent-version"):
+        return ErrorStyle.RETELL
+    return ErrorStyle.ENVELOPE
+
+
+def status_for(error: DomainError) -> int:
+    return STATUS_BY_KIND.get(error.kind, 400)
+
+
+def error_body(style: ErrorStyle, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    if style is ErrorStyle.RETELL:
+        return {"status": "error", "message": message}
+    return {"data": None, "errors": [{"error": code, "message": message, "details": details}]}
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body = error_body(style_for(request.url.path), code, message, details or {})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": [str(part) for part in err.get("loc", ())], "msg": err.get("msg"), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(request, status_for(exc), exc.code, exc.message, exc.details)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    malformed = any(err["type"] == "json_invalid" for err in errors)
+    if style_for(request.url.path) is ErrorStyle.RETELL:
+        return error_response(
+            request, 400, "INVALID_REQUEST", "Invalid request format, please check API reference."
+        )
+    if malformed:
+        return error_response(
+            request, 400, "INVALID_JSON", "The request body is not valid JSON", {"errors": errors}
+        )
+    return error_response(request, 422, "VALIDATION_ERROR", "The request is not valid", {"errors": errors})
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+    message = exc.detail if isinstance(exc.detail, str) else code
+    if exc.status_code == 404 and message == "Not Found":
+        message = "The requested resource was not found."
+    return error_response(request, exc.status_code, code, message)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "INTERNAL_ERROR", "An unexpected server error occurred.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,49 @@
+"""Turning an operation into a response: wait if asked, then success, failure or 202."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import in_transaction
+from api.errors import ErrorStyle, style_for
+from api.waiter import OperationWaiter
+from greenlight.errors import error_from_dict
+from greenlight.keys import Principal
+from greenlight.models import Operation, OperationStatus
+from greenlight.operations.query import get_operation, operation_to_dict
+
+
+def accepted(request: Request, op: Operation) -> JSONResponse:
+    body = operation_to_dict(op)
+    if style_for(request.url.path) is ErrorStyle.ENVELOPE:
+        body = {"data": body, "errors": None}
+    return JSONResponse(body, status_code=202, headers={"Location": f"/v1/operations/{op.id}"})
+
+
+async def respond(
+    request: Request,
+    principal: Principal,
+    op: Operation,
+    wait: float,
+    on_success: Callable[[dict[str, Any]], Response],
+    waiter: OperationWaiter,
+) -> Response:
+    if wait > 0:
+
+        async def load() -> Operation:
+            return await in_transaction(get_operation, principal.user_id, op.id)
+
+        op = await waiter.wait(op.id, wait, load)
+    if op.status == OperationStatus.SUCCEEDED.value:
+        return on_success(op.result or {})
+    if op.status == OperationStatus.FAILED.value:
+        raise error_from_dict(op.error or {})
+    return accepted(request, op)
+
+
+def envelope(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"data": data, "errors": None}, status_code=status_code, headers=headers)

@@ -1,0 +1,104 @@
+"""Native persona endpoints and Bland's promote (seed 000)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
+from api.outcomes import envelope, respond
+from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest
+from greenlight.operations import kinds
+from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.personas.serialize import persona_to_dict, version_to_dict
+from greenlight.personas.service import get_owned_persona, list_versions
+from greenlight.settings import get_settings
+from workers.dispatch import CeleryDispatcher
+
+router = APIRouter(prefix="/v1/personas", tags=["personas"])
+dispatcher = CeleryDispatcher()
+
+
+def _persona_data(result: dict[str, Any]) -> Any:
+    return result.get("persona")
+
+
+def _read_persona(session: Session, user_id: str, persona_id: str) -> dict[str, Any]:
+    return persona_to_dict(session, get_owned_persona(session, user_id, persona_id))
+
+
+def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    return [version_to_dict(version) for version in list_versions(session, persona)]
+
+
+def _check_owned(session: Session, user_id: str, persona_id: str) -> None:
+    get_owned_persona(session, user_id, persona_id)
+
+
+@router.post("", status_code=201, summary="Create a persona with its first draft")
+async def create_persona(
+    body: PersonaCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+) -> Response:
+    submission = Submission(
+        kind=kinds.PERSONA_CREATE,
+        payload=body.model_dump(exclude_unset=True),
+        idempotency_key=idempotency_key,
+    )
+    op = await run_in_threadpool(submit_inline, principal.user_id, submission)
+    return envelope(_persona_data(op.result or {}), status_code=201)
+
+
+@router.get("/{persona_id}", summary="Read a persona with its production and draft versions")
+async def read_persona(persona_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_read_persona, principal.user_id, persona_id))
+
+
+@router.get("/{persona_id}/versions", summary="List a persona's versions, oldest first")
+async def read_versions(persona_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_read_versions, principal.user_id, persona_id))
+
+
+async def _submit_for_persona(
+    principal: CurrentPrincipal, persona_id: str, kind: str, payload: dict[str, Any], key: str | None
+) -> Any:
+    await in_transaction(_check_owned, principal.user_id, persona_id)
+    submission = Submission(kind=kind, payload=payload, persona_id=persona_id, idempotency_key=key)
+    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+
+
+@router.patch("/{persona_id}/draft", status_code=202, summary="Edit the current draft (asynchronous)")
+async def update_draft(
+    request: Request,
+    persona_id: str,
+    body: DraftUpdate,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+) -> Response:
+    payload = {"changes": body.model_dump(exclude_unset=True)}
+    op = await _submit_for_persona(principal, persona_id, kinds.DRAFT_UPDATE, payload, idempotency_key)
+    return await respond(
+        request, principal, op, wait_seconds(prefer, 0.0), lambda r: envelope(_persona_data(r)), waiter
+    )
+
+
+@router.post("/{persona_id}/versions/promote", summary="Promote the persona's draft version to production")
+async def promote(
+    request: Request,
+    persona_id: str,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+    body: PromoteRequest | None = Body(default=None),
+) -> Response:
+    payload = body.model_dump(exclude_none=True) if body else {}
+    op = await _submit_for_persona(principal, persona_id, kinds.PERSONA_PROMOTE, payload, idempotency_key)
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    return await respond(request, principal, op, wait, lambda r: envelope(_persona_data(r)), waiter)

@@ -1,0 +1,23 @@
+"""Time and identifiers, in one place so every row agrees on their format."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """ISO 8601 with milliseconds and a Z, as the seed documents show."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

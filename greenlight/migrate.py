@@ -1,0 +1,31 @@
+"""Running Alembic migrations from code (the CLI and the tests use the same path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from greenlight.db import get_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+def upgrade(revision: str = "head") -> None:
+    command.upgrade(alembic_config(), revision)
+
+
+def is_current() -> bool:
+    """True when the database is at the newest migration (used by /readyz)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with get_engine().connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head

@@ -1,0 +1,22 @@
+"""ORM models, one module per table family."""
+
+from greenlight.models.base import Base
+from greenlight.models.operations import Operation, OperationCounter, OperationStatus
+from greenlight.models.outbox import OutboxEvent
+from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
+from greenlight.models.promotions import Promotion
+from greenlight.models.users import ApiKey, User
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Operation",
+    "OperationCounter",
+    "OperationStatus",
+    "OutboxEvent",
+    "Persona",
+    "PersonaVersion",
+    "Promotion",
+    "User",
+    "VersionStatus",
+]

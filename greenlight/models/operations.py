@@ -1,0 +1,64 @@
+"""Durable operations: the source of truth for every accepted change."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from greenlight.clock import new_id, utcnow
+from greenlight.models.base import Base, IdType, JSONType
+
+
+class OperationStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+PENDING_STATUSES = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+    __table_args__ = (
+        UniqueConstraint("persona_id", "seq", name="uq_operations_persona_seq"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_operations_user_key"),
+        Index("ix_operations_pending", "status", "created_at"),
+        Index("ix_operations_persona_status", "persona_id", "status", "seq"),
+    )
+
+    id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # Not a foreign key: an operation may create its persona.
+    persona_id: Mapped[str] = mapped_column(IdType)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(16), default=OperationStatus.QUEUED.value)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperationCounter(Base):
+    """Per-persona sequence for accepted operations.
+
+    Incremented in the accepting transaction, so its row lock makes sequence order
+    equal to commit order for one persona. Only the API touches it; workers never do.
+    """
+
+    __tablename__ = "operation_counters"
+
+    persona_id: Mapped[str] = mapped_column(IdType, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(default=0)

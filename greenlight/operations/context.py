@@ -1,0 +1,28 @@
+"""What an operation handler is given: its transaction, its operation, its persona."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from greenlight.errors import NotFound
+from greenlight.models import Operation, Persona
+
+
+@dataclass
+class ApplyContext:
+    session: Session
+    operation: Operation
+    # Locked for this transaction; None when the operation is the one that creates it.
+    persona: Persona | None
+
+    def require_persona(self) -> Persona:
+        if self.persona is None:
+            raise NotFound("Persona not found", {"persona_id": self.operation.persona_id})
+        return self.persona
+
+
+Handler = Callable[[ApplyContext], dict[str, Any]]

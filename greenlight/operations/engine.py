@@ -1,0 +1,145 @@
+"""The drain: apply a persona's pending operations in sequence order under its lock.
+
+A message names one operation, but whoever holds the persona's lock applies every
+pending operation of that persona in order, so the order of application is the order
+of acceptance whichever worker received which message, and a redelivered message
+finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import select, update
+
+from greenlight.clock import utcnow
+from greenlight.db import unit_of_work
+from greenlight.errors import DomainError, FencingError, Unprocessable
+from greenlight.locking import PersonaLock
+from greenlight.models import Operation, OperationStatus, Persona
+from greenlight.models.operations import PENDING_STATUSES
+from greenlight.operations.apply import apply_in_transaction, fail_in_transaction
+from greenlight.redis_client import get_redis, operations_done_channel
+from greenlight.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    operation_id: str
+    attempts: int
+
+
+class Engine:
+    def __init__(self, client: redis.Redis | None = None, settings: Settings | None = None):
+        self.redis = client or get_redis()
+        self.settings = settings or get_settings()
+
+    def run(self, operation_id: str) -> int:
+        """Entry point for a message: drain the persona this operation belongs to."""
+        with unit_of_work() as session:
+            row = session.execute(
+                select(Operation.persona_id, Operation.status).where(Operation.id == operation_id)
+            ).first()
+        if row is None or row.status not in PENDING_STATUSES:
+            return 0
+        return self.drain(row.persona_id)
+
+    def drain(self, persona_id: str) -> int:
+        applied = 0
+        while True:
+            lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)
+            if not lock.try_acquire():
+                # The holder re-checks for pending work after releasing, so nothing is stranded.
+                return applied
+            try:
+                applied += self._drain_locked(persona_id, lock)
+            except FencingError as exc:
+                log.warning("drain of persona %s stopped: %s", persona_id, exc)
+            finally:
+                lock.release()
+            if not self.has_pending(persona_id):
+                return applied
+
+    def has_pending(self, persona_id: str) -> bool:
+        with unit_of_work() as session:
+            return (
+                session.scalar(
+                    select(Operation.id)
+                    .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def _drain_locked(self, persona_id: str, lock: PersonaLock) -> int:
+        token = self.read_revision(persona_id)  # the fencing token, read once under the lock
+        applied = 0
+        while True:
+            batch = self._claim(persona_id)
+            if not batch:
+                return applied
+            for claimed in batch:
+                lock.keep_alive()
+                token = self.apply_one(claimed, token)
+                self._announce(claimed.operation_id)
+                applied += 1
+
+    @staticmethod
+    def read_revision(persona_id: str) -> int:
+        with unit_of_work() as session:
+            revision = session.scalar(select(Persona.revision).where(Persona.id == persona_id))
+        return int(revision or 0)
+
+    def _claim(self, persona_id: str) -> list[Claimed]:
+        """Mark the next batch running and count an attempt on its head.
+
+        A worker killed mid-operation restarts at that operation, so counting the head
+        is enough to stop a poison message from looping forever.
+        """
+        with unit_of_work() as session:
+            rows = session.execute(
+                select(Operation.id, Operation.attempts)
+                .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
+                .order_by(Operation.seq)
+                .limit(self.settings.drain_batch_size)
+            ).all()
+            if not rows:
+                return []
+            now = utcnow()
+            ids = [row.id for row in rows]
+            session.execute(
+                update(Operation)
+                .where(Operation.id.in_(ids), Operation.status == OperationStatus.QUEUED.value)
+                .values(status=OperationStatus.RUNNING.value, started_at=now, updated_at=now)
+            )
+            session.execute(
+                update(Operation).where(Operation.id == ids[0]).values(attempts=Operation.attempts + 1)
+            )
+        head = Claimed(rows[0].id, rows[0].attempts + 1)
+        return [head, *(Claimed(row.id, 0) for row in rows[1:])]
+
+    def apply_one(self, claimed: Claimed, token: int) -> int:
+        if claimed.attempts > self.settings.max_attempts:
+            error: DomainError = Unprocessable(
+                "The operation was interrupted too many times and was given up",
+                {"attempts": claimed.attempts - 1},
+                code="TOO_MANY_ATTEMPTS",
+            )
+        else:
+            try:
+                with unit_of_work() as session:
+                    return apply_in_transaction(session, claimed.operation_id, token)
+            except DomainError as exc:
+                error = exc
+        with unit_of_work() as session:
+            return fail_in_transaction(session, claimed.operation_id, token, error)
+
+    def _announce(self, operation_id: str) -> None:
+        try:
+            self.redis.publish(operations_done_channel(), operation_id)
+        except redis.RedisError:
+            log.warning("could not announce operation %s; waiters fall back to polling", operation_id)

@@ -1,0 +1,45 @@
+"""Reading operations back, scoped to their user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from greenlight.clock import isoformat
+from greenlight.errors import NotFound
+from greenlight.models import Operation
+from greenlight.models.operations import PENDING_STATUSES
+
+
+def get_operation(session: Session, user_id: str, operation_id: str) -> Operation:
+    op = session.scalar(select(Operation).where(Operation.id == operation_id, Operation.user_id == user_id))
+    if op is None:
+        raise NotFound("Operation not found", {"operation_id": operation_id})
+    return op
+
+
+def is_terminal(op: Operation) -> bool:
+    return op.status not in PENDING_STATUSES
+
+
+def operation_to_dict(op: Operation) -> dict[str, Any]:
+    error = None
+    if op.error is not None:
+        error = {key: op.error.get(key) for key in ("error", "message", "details")}
+    return {
+        "id": op.id,
+        "kind": op.kind,
+        "status": op.status,
+        "persona_id": op.persona_id,
+        "seq": op.seq,
+        "attempts": op.attempts,
+        "idempotency_key": op.idempotency_key,
+        "created_at": isoformat(op.created_at),
+        "updated_at": isoformat(op.updated_at),
+        "started_at": isoformat(op.started_at),
+        "finished_at": isoformat(op.finished_at),
+        "result": op.result,
+        "error": error,
+    }

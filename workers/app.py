@@ -1,0 +1,62 @@
+"""The Celery application: broker settings for at-least-once delivery with no loss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from greenlight.db import dispose_engine
+from greenlight.settings import get_settings
+
+OPERATIONS_QUEUE = "greenlight.operations"
+ACKS_QUEUE = "greenlight.acks"
+NOTIFICATIONS_QUEUE = "greenlight.notifications"
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    broker = settings.redis_url or "redis://127.0.0.1:6379/0"
+    app = Celery("greenlight", broker=broker, include=["workers.tasks"])
+    app.conf.update(
+        # A message is acknowledged only after its task ran; a killed child puts it back.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue=OPERATIONS_QUEUE,
+        task_queues=[Queue(OPERATIONS_QUEUE), Queue(ACKS_QUEUE), Queue(NOTIFICATIONS_QUEUE)],
+        task_routes={
+            "greenlight.operations.*": {"queue": OPERATIONS_QUEUE},
+            "greenlight.acks.*": {"queue": ACKS_QUEUE},
+            "greenlight.notifications.*": {"queue": NOTIFICATIONS_QUEUE},
+        },
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_seconds},
+        broker_connection_retry_on_startup=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-stalled-operations": {
+                "task": "greenlight.operations.sweep",
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"expires": settings.sweep_interval_seconds * 2},
+            },
+        },
+    )
+    return app
+
+
+app = make_celery()
+
+
+@worker_process_init.connect
+def _reset_connections_after_fork(**_: Any) -> None:
+    # A forked child must not share its parent's database sockets.
+    dispose_engine()

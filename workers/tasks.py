@@ -1,0 +1,44 @@
+"""Celery tasks: a few lines each, calling the domain."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from sqlalchemy.exc import DBAPIError
+
+from greenlight.db import unit_of_work
+from greenlight.operations.engine import Engine
+from greenlight.operations.sweeper import stalled_heads
+from greenlight.settings import get_settings
+from workers.app import app
+from workers.dispatch import CeleryDispatcher
+
+log = logging.getLogger(__name__)
+
+# Infrastructure failures are retried with backoff; they never mark an operation failed.
+RETRYABLE = (DBAPIError, redis.RedisError)
+
+
+@app.task(
+    name="greenlight.operations.apply",
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=None,
+)
+def apply_operation(operation_id: str) -> int:
+    return Engine().run(operation_id)
+
+
+@app.task(name="greenlight.operations.sweep", ignore_result=True)
+def sweep_operations() -> int:
+    with unit_of_work() as session:
+        ids = stalled_heads(session, get_settings().sweep_after_seconds)
+    dispatcher = CeleryDispatcher()
+    for operation_id in ids:
+        dispatcher.enqueue_operation(operation_id)
+    if ids:
+        log.info("sweeper re-enqueued %d stalled operations", len(ids))
+    return len(ids)
