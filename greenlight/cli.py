@@ -44,3 +44,17 @@ def run() -> None:
     from greenlight.embedded import run_stack
 
     run_stack()
+
+
+@main.command()
+@click.option("--address", default="127.0.0.1", show_default=True, help="Interface Flower listens on.")
+def flower(address: str) -> None:
+    """Run Flower with basic auth (a password is generated and printed when none is set)."""
+    import os
+
+    from greenlight.embedded import flower_command
+
+    command, password_note = flower_command(address)
+    if password_note:
+        click.echo(password_note, err=True)
+    os.execvp(command[0], command)

@@ -102,11 +102,25 @@ def stack_commands(flower_auth: str) -> dict[str, list[str]]:
             _bin("celery"), "-A", "workers.app", "beat", "--loglevel", "INFO",
             "--schedule", str(Path("var") / "celerybeat-schedule"),
         ],
-        "flower": [
-            _bin("celery"), "-A", "workers.app", "flower", f"--port={settings.flower_port}",
-            "--address=127.0.0.1", f"--basic-auth={flower_auth}",
-        ],
+        "flower": flower_command("127.0.0.1", flower_auth)[0],
     }  # fmt: skip
+
+
+def flower_command(address: str, basic_auth: str | None = None) -> tuple[list[str], str | None]:
+    """Flower never runs open: credentials from settings, or a generated password (returned to print)."""
+    settings = get_settings()
+    note = None
+    if basic_auth is None:
+        password = settings.flower_password
+        if not password:
+            password = secrets.token_urlsafe(12)
+            note = f"Flower user {settings.flower_user} password {password}"
+        basic_auth = f"{settings.flower_user}:{password}"
+    command = [
+        _bin("celery"), "-A", "workers.app", "flower", f"--port={settings.flower_port}",
+        f"--address={address}", f"--basic-auth={basic_auth}",
+    ]  # fmt: skip
+    return command, note
 
 
 @contextlib.contextmanager

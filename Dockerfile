@@ -1,0 +1,17 @@
+# One image for every Greenlight process: api, worker, beat, flower, migrate.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY greenlight ./greenlight
+COPY api ./api
+COPY workers ./workers
+COPY migrations ./migrations
+COPY alembic.ini ./
+RUN pip install --no-cache-dir -e . && useradd --create-home greenlight
+USER greenlight
+
+EXPOSE 8000 5555
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]

