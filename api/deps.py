@@ -32,6 +32,10 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Same key, same request: one effect, the same answer."),
 ]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The production ETag you expect to replace; 409 if it moved."),
+]
 PreferHeader = Annotated[
     str | None,
     Header(alias="Prefer", description="`respond-async` for a 202 at once, or `wait=N` (seconds, up to 30)."),

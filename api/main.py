@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import operations, personas
+from api.routers import lifecycle, operations, personas, retell
 from api.waiter import OperationWaiter
 
 
@@ -30,7 +30,9 @@ def create_app() -> FastAPI:
     app.state.waiter = waiter
     errors.install(app)
     app.include_router(personas.router)
+    app.include_router(lifecycle.router)
     app.include_router(operations.router)
+    app.include_router(retell.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=100_000)]
@@ -50,7 +51,43 @@ class DraftUpdate(VersionContent):
     image_url: Annotated[str, Field(max_length=2048)] | None = None
 
 
-class PromoteRequest(Strict):
-    """Optional body of Bland's promote: notes recorded in the promotion history."""
+Notes = Annotated[str, Field(max_length=2000)]
 
-    notes: Annotated[str, Field(max_length=2000)] | None = None
+
+class PromotionOptions(Strict):
+    notes: Notes | None = None
+    expected_production_version_id: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None, description="Compare-and-swap: fail with 409 if production is no longer this version."
+    )
+    scheduled_at: datetime | None = Field(
+        default=None, description="Take effect at this time (ISO 8601 with a timezone) instead of now."
+    )
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("scheduled_at needs a timezone, e.g. 2026-01-01T12:00:00Z")
+        return value
+
+
+class PromoteRequest(PromotionOptions):
+    """Optional body of Bland's promote: notes for the history, compare-and-swap, scheduling."""
+
+
+class PublishRequest(PromotionOptions):
+    """Publish a draft version in place."""
+
+
+class RetellPublishRequest(BaseModel):
+    """Retell's PublishAgentVersionRequest."""
+
+    version: Annotated[StrictInt, Field(ge=0)]
+    version_description: Annotated[str, Field(max_length=2000)] | None = None
+
+
+def promotion_payload(notes: str | None, expected: str | None, **extra: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"notes": notes, **extra}
+    if expected is not None and expected.strip() != "*":
+        payload["expected_production_version_id"] = expected.strip().strip('"')
+    return {key: value for key, value in payload.items() if value is not None}

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 5.0
     sweep_after_seconds: float = 15.0
     drain_batch_size: int = 50
+    schedule_interval_seconds: float = 1.0
     broker_visibility_timeout_seconds: int = 3600
 
     # API

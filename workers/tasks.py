@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from greenlight.db import unit_of_work
 from greenlight.operations.engine import Engine
 from greenlight.operations.sweeper import stalled_heads
+from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers.app import app
 from workers.dispatch import CeleryDispatcher
@@ -42,3 +43,8 @@ def sweep_operations() -> int:
     if ids:
         log.info("sweeper re-enqueued %d stalled operations", len(ids))
     return len(ids)
+
+
+@app.task(name="greenlight.operations.run_schedules", ignore_result=True)
+def run_schedules() -> int:
+    return len(submit_due(CeleryDispatcher()))

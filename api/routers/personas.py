@@ -9,18 +9,25 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
+from api.deps import (
+    CurrentPrincipal,
+    IdempotencyKey,
+    IfMatch,
+    PreferHeader,
+    Waiter,
+    in_transaction,
+    wait_seconds,
+)
 from api.outcomes import envelope, respond
-from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest
+from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest, promotion_payload
+from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from greenlight.operations import kinds
-from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.operations.submit import Submission, submit_inline
 from greenlight.personas.serialize import persona_to_dict, version_to_dict
 from greenlight.personas.service import get_owned_persona, list_versions
 from greenlight.settings import get_settings
-from workers.dispatch import CeleryDispatcher
 
 router = APIRouter(prefix="/v1/personas", tags=["personas"])
-dispatcher = CeleryDispatcher()
 
 
 def _persona_data(result: dict[str, Any]) -> Any:
@@ -34,10 +41,6 @@ def _read_persona(session: Session, user_id: str, persona_id: str) -> dict[str, 
 def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict[str, Any]]:
     persona = get_owned_persona(session, user_id, persona_id)
     return [version_to_dict(version) for version in list_versions(session, persona)]
-
-
-def _check_owned(session: Session, user_id: str, persona_id: str) -> None:
-    get_owned_persona(session, user_id, persona_id)
 
 
 @router.post("", status_code=201, summary="Create a persona with its first draft")
@@ -63,14 +66,6 @@ async def read_versions(persona_id: str, principal: CurrentPrincipal) -> Respons
     return envelope(await in_transaction(_read_versions, principal.user_id, persona_id))
 
 
-async def _submit_for_persona(
-    principal: CurrentPrincipal, persona_id: str, kind: str, payload: dict[str, Any], key: str | None
-) -> Any:
-    await in_transaction(_check_owned, principal.user_id, persona_id)
-    submission = Submission(kind=kind, payload=payload, persona_id=persona_id, idempotency_key=key)
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
-
-
 @router.patch("/{persona_id}/draft", status_code=202, summary="Edit the current draft (asynchronous)")
 async def update_draft(
     request: Request,
@@ -82,7 +77,7 @@ async def update_draft(
     prefer: PreferHeader = None,
 ) -> Response:
     payload = {"changes": body.model_dump(exclude_unset=True)}
-    op = await _submit_for_persona(principal, persona_id, kinds.DRAFT_UPDATE, payload, idempotency_key)
+    op = await submit_for_persona(principal, persona_id, kinds.DRAFT_UPDATE, payload, idempotency_key)
     return await respond(
         request, principal, op, wait_seconds(prefer, 0.0), lambda r: envelope(_persona_data(r)), waiter
     )
@@ -96,9 +91,14 @@ async def promote(
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
+    if_match: IfMatch = None,
     body: PromoteRequest | None = Body(default=None),
 ) -> Response:
-    payload = body.model_dump(exclude_none=True) if body else {}
-    op = await _submit_for_persona(principal, persona_id, kinds.PERSONA_PROMOTE, payload, idempotency_key)
+    body = body or PromoteRequest()
+    payload = promotion_payload(body.notes, if_match or body.expected_production_version_id)
+    op, scheduled = await submit_promotion(
+        principal, persona_id, kinds.PERSONA_PROMOTE, payload, idempotency_key, run_at=body.scheduled_at
+    )
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
-    return await respond(request, principal, op, wait, lambda r: envelope(_persona_data(r)), waiter)
+    on_success = schedule_or(lambda r: envelope(_persona_data(r)), scheduled)
+    return await respond(request, principal, op, wait, on_success, waiter)

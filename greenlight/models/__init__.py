@@ -5,6 +5,7 @@ from greenlight.models.operations import Operation, OperationCounter, OperationS
 from greenlight.models.outbox import OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
 from greenlight.models.promotions import Promotion
+from greenlight.models.schedules import ScheduledPromotion, ScheduleStatus
 from greenlight.models.users import ApiKey, User
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "Persona",
     "PersonaVersion",
     "Promotion",
+    "ScheduleStatus",
+    "ScheduledPromotion",
     "User",
     "VersionStatus",
 ]

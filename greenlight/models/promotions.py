@@ -13,7 +13,10 @@ from greenlight.models.base import Base, IdType
 
 class Promotion(Base):
     __tablename__ = "promotions"
-    __table_args__ = (Index("ix_promotions_persona_time", "persona_id", "promoted_at", "id"),)
+    __table_args__ = (
+        Index("ix_promotions_persona_time", "persona_id", "promoted_at", "id"),
+        Index("ix_promotions_persona_by_time", "persona_id", "promoted_by", "promoted_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     persona_id: Mapped[str] = mapped_column(ForeignKey("personas.id"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -49,8 +51,15 @@ def _finish(op: Operation, status: OperationStatus) -> None:
     op.started_at = op.started_at or now
 
 
-def apply_in_transaction(session: Session, operation_id: str, expected_revision: int) -> int:
-    """Run the operation's handler; returns the persona's new revision.
+@dataclass(frozen=True)
+class Applied:
+    revision: int
+    persona: Persona | None
+    production_changed: bool
+
+
+def apply_in_transaction(session: Session, operation_id: str, expected_revision: int) -> Applied:
+    """Run the operation's handler; the caller commits.
 
     A DomainError propagates with nothing flushed that matters: the caller rolls back
     and records the failure with ``fail_in_transaction``.
@@ -60,8 +69,9 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
     op.result = handler_for(op.kind)(ctx)
     _finish(op, OperationStatus.SUCCEEDED)
     if ctx.persona is None:
-        return expected_revision
-    return _bump_revision(session, ctx.persona.id, expected_revision)
+        return Applied(expected_revision, None, False)
+    revision = _bump_revision(session, ctx.persona.id, expected_revision)
+    return Applied(revision, ctx.persona, ctx.production_changed)
 
 
 def fail_in_transaction(

@@ -18,6 +18,8 @@ class ApplyContext:
     operation: Operation
     # Locked for this transaction; None when the operation is the one that creates it.
     persona: Persona | None
+    # Set by handlers that move production, so the engine refreshes the production cache.
+    production_changed: bool = False
 
     def require_persona(self) -> Persona:
         if self.persona is None:

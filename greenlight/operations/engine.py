@@ -21,6 +21,7 @@ from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
 from greenlight.models.operations import PENDING_STATUSES
 from greenlight.operations.apply import apply_in_transaction, fail_in_transaction
+from greenlight.personas.production import ProductionCache, load_production
 from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
 
@@ -37,6 +38,7 @@ class Engine:
     def __init__(self, client: redis.Redis | None = None, settings: Settings | None = None):
         self.redis = client or get_redis()
         self.settings = settings or get_settings()
+        self.production = ProductionCache(self.redis)
 
     def run(self, operation_id: str) -> int:
         """Entry point for a message: drain the persona this operation belongs to."""
@@ -131,12 +133,25 @@ class Engine:
             )
         else:
             try:
-                with unit_of_work() as session:
-                    return apply_in_transaction(session, claimed.operation_id, token)
+                return self._apply_and_commit(claimed.operation_id, token)
             except DomainError as exc:
                 error = exc
         with unit_of_work() as session:
             return fail_in_transaction(session, claimed.operation_id, token, error)
+
+    def _apply_and_commit(self, operation_id: str, token: int) -> int:
+        with unit_of_work() as session:
+            applied = apply_in_transaction(session, operation_id, token)
+            fresh = None
+            if applied.production_changed and applied.persona is not None:
+                session.flush()
+                fresh = load_production(session, applied.persona)
+                # Before commit, so no reader can cache the old production after it.
+                self.production.invalidate(applied.persona.id, applied.revision)
+        if fresh is not None and applied.persona is not None:
+            revision, etag, body = fresh
+            self.production.fill(applied.persona.id, revision, etag, body)
+        return applied.revision
 
     def _announce(self, operation_id: str) -> None:
         try:

@@ -85,7 +85,7 @@ def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> 
             with unit_of_work() as session:
                 op, created = record(session, user_id, submission)
                 if created and inline:
-                    apply_in_transaction(session, op.id, expected_revision=0)
+                    apply_in_transaction(session, op.id, expected_revision=0)  # a new persona
                 return op, created
         except IntegrityError:
             # A concurrent request with the same key committed first: answer with its operation.

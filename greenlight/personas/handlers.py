@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from greenlight import schedules
 from greenlight.operations.context import ApplyContext
 from greenlight.outbox import emit
-from greenlight.personas import service
-from greenlight.personas.serialize import persona_to_dict
+from greenlight.personas import promotion, service
+from greenlight.personas.serialize import persona_to_dict, version_to_dict
+
+
+def _promotion_request(ctx: ApplyContext) -> promotion.PromotionRequest:
+    op = ctx.operation
+    return promotion.PromotionRequest(
+        actor_id=op.user_id,
+        notes=op.payload.get("notes"),
+        operation_id=op.id,
+        proposal_id=op.payload.get("proposal_id"),
+        expected_production_version_id=op.payload.get("expected_production_version_id"),
+    )
 
 
 def create(ctx: ApplyContext) -> dict[str, Any]:
@@ -34,10 +47,52 @@ def update_draft(ctx: ApplyContext) -> dict[str, Any]:
 
 def promote(ctx: ApplyContext) -> dict[str, Any]:
     persona = ctx.require_persona()
-    op = ctx.operation
-    service.promote_current_draft(
+    promotion.promote_current_draft(ctx.session, persona, _promotion_request(ctx))
+    ctx.production_changed = True
+    return {"persona": persona_to_dict(ctx.session, persona)}
+
+
+def publish(ctx: ApplyContext) -> dict[str, Any]:
+    persona = ctx.require_persona()
+    payload = ctx.operation.payload
+    record = promotion.publish_version(
         ctx.session,
         persona,
-        service.PromotionRequest(actor_id=op.user_id, notes=op.payload.get("notes"), operation_id=op.id),
+        int(payload["version"]),
+        _promotion_request(ctx),
+        description=payload.get("version_description"),
     )
-    return {"persona": persona_to_dict(ctx.session, persona)}
+    ctx.production_changed = True
+    version = service.get_version(ctx.session, persona, record.version_number)
+    return {"persona": persona_to_dict(ctx.session, persona), "version": version_to_dict(version)}
+
+
+def unarchive(ctx: ApplyContext) -> dict[str, Any]:
+    persona = ctx.require_persona()
+    version = promotion.unarchive_version(
+        ctx.session, persona, int(ctx.operation.payload["version"]), ctx.operation.user_id, ctx.operation.id
+    )
+    ctx.session.flush()
+    return {"persona": persona_to_dict(ctx.session, persona), "version": version_to_dict(version)}
+
+
+def schedule(ctx: ApplyContext) -> dict[str, Any]:
+    persona = ctx.require_persona()
+    payload = ctx.operation.payload
+    created = schedules.create_schedule(
+        ctx.session,
+        persona,
+        payload["kind"],
+        payload["payload"],
+        datetime.fromisoformat(payload["run_at"]),
+        ctx.operation.id,
+    )
+    return {"schedule": schedules.schedule_to_dict(created)}
+
+
+def cancel_schedule(ctx: ApplyContext) -> dict[str, Any]:
+    persona = ctx.require_persona()
+    cancelled = schedules.cancel_schedule(
+        ctx.session, persona, ctx.operation.payload["schedule_id"], ctx.operation.id
+    )
+    return {"schedule": schedules.schedule_to_dict(cancelled)}

@@ -1,18 +1,16 @@
-"""Persona rules: drafts, promotion, archiving. Called inside an operation's transaction."""
+"""Persona rules for lookups and drafts. Called inside an operation's transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
-from greenlight.errors import NoDraftVersion, NotFound
-from greenlight.models import Persona, PersonaVersion, Promotion, VersionStatus
+from greenlight.errors import NotFound
+from greenlight.models import Persona, PersonaVersion, VersionStatus
 from greenlight.models.personas import CONTENT_FIELDS
-from greenlight.outbox import emit
 
 PERSONA_FIELDS: tuple[str, ...] = ("name", "role", "description", "tags", "image_url")
 
@@ -40,14 +38,26 @@ def list_versions(session: Session, persona: Persona) -> list[PersonaVersion]:
     )
 
 
-def _new_version(session: Session, persona: Persona, **fields: Any) -> PersonaVersion:
+def get_version(session: Session, persona: Persona, number: int) -> PersonaVersion:
+    version = session.scalar(
+        select(PersonaVersion).where(
+            PersonaVersion.persona_id == persona.id, PersonaVersion.version_number == number
+        )
+    )
+    if version is None:
+        raise NotFound("Version not found", {"persona_id": persona.id, "version": number})
+    return version
+
+
+def new_version(session: Session, persona: Persona, **fields: Any) -> PersonaVersion:
+    """The next version number of the persona; numbers are never reused."""
     persona.last_version_number += 1
     version = PersonaVersion(persona_id=persona.id, version_number=persona.last_version_number, **fields)
     session.add(version)
     return version
 
 
-def _content_of(version: PersonaVersion) -> dict[str, Any]:
+def content_of(version: PersonaVersion) -> dict[str, Any]:
     return {name: getattr(version, name) for name in CONTENT_FIELDS}
 
 
@@ -66,12 +76,28 @@ def create_persona(session: Session, user_id: str, persona_id: str, data: dict[s
     )
     session.add(persona)
     content = {name: data[name] for name in CONTENT_FIELDS if name in data}
-    draft = _new_version(
+    draft = new_version(
         session, persona, status=VersionStatus.DRAFT.value, created_at=now, updated_at=now, **content
     )
     session.flush()
     persona.current_draft_version_id = draft.id
     return persona
+
+
+def _copy_as_draft(session: Session, persona: Persona, source: PersonaVersion | None) -> PersonaVersion:
+    now = utcnow()
+    draft = new_version(
+        session,
+        persona,
+        status=VersionStatus.DRAFT.value,
+        promoted_from_version_id=source.id if source else None,
+        created_at=now,
+        updated_at=now,
+        **(content_of(source) if source else {}),
+    )
+    session.flush()
+    persona.current_draft_version_id = draft.id
+    return draft
 
 
 def ensure_draft(session: Session, persona: Persona) -> PersonaVersion:
@@ -85,25 +111,22 @@ def ensure_draft(session: Session, persona: Persona) -> PersonaVersion:
         if persona.current_production_version_id
         else None
     )
-    now = utcnow()
-    content = _content_of(production) if production else {}
-    draft = _new_version(
-        session,
-        persona,
-        status=VersionStatus.DRAFT.value,
-        promoted_from_version_id=production.id if production else None,
-        created_at=now,
-        updated_at=now,
-        **content,
-    )
-    session.flush()
-    persona.current_draft_version_id = draft.id
+    return _copy_as_draft(session, persona, production)
+
+
+def editable_draft(session: Session, persona: Persona) -> PersonaVersion:
+    """The draft to write to. A draft that was once published (unarchived for a rollback) keeps
+    the content it was published with: editing it starts a new draft copied from it, so the
+    history of what ran in production never changes."""
+    draft = ensure_draft(session, persona)
+    if draft.promoted_at is not None:
+        return _copy_as_draft(session, persona, draft)
     return draft
 
 
 def update_draft(session: Session, persona: Persona, changes: dict[str, Any]) -> PersonaVersion:
     """Edit the draft in place; only draft content is ever changed."""
-    draft = ensure_draft(session, persona)
+    draft = editable_draft(session, persona)
     now = utcnow()
     for name, value in changes.items():
         if name in CONTENT_FIELDS:
@@ -113,98 +136,3 @@ def update_draft(session: Session, persona: Persona, changes: dict[str, Any]) ->
     draft.updated_at = now
     persona.updated_at = now
     return draft
-
-
-@dataclass(frozen=True)
-class PromotionRequest:
-    actor_id: str
-    notes: str | None
-    operation_id: str | None
-    proposal_id: str | None = None
-
-
-def _archive_production(session: Session, persona: Persona, now: Any) -> PersonaVersion | None:
-    if not persona.current_production_version_id:
-        return None
-    previous = session.get(PersonaVersion, persona.current_production_version_id)
-    if previous is None:
-        return None
-    previous.status = VersionStatus.ARCHIVED.value
-    previous.updated_at = now
-    # Flush now: the partial unique index allows one published version at any instant.
-    session.flush()
-    return previous
-
-
-def promote_current_draft(session: Session, persona: Persona, request: PromotionRequest) -> Promotion:
-    """Bland's promote: the draft's content becomes a new published version; the draft stays."""
-    if not persona.current_draft_version_id:
-        raise NoDraftVersion("No draft version to promote", {"persona_id": persona.id})
-    draft = session.get(PersonaVersion, persona.current_draft_version_id)
-    if draft is None:
-        raise NoDraftVersion("No draft version to promote", {"persona_id": persona.id})
-    now = utcnow()
-    previous = _archive_production(session, persona, now)
-    published = _new_version(
-        session,
-        persona,
-        status=VersionStatus.PUBLISHED.value,
-        promoted_from_version_id=draft.id,
-        promoted_at=now,
-        promoted_by=request.actor_id,
-        created_at=now,
-        updated_at=now,
-        **_content_of(draft),
-    )
-    session.flush()
-    persona.current_production_version_id = published.id
-    persona.updated_at = now
-    return _record_promotion(session, persona, published, previous, request, now)
-
-
-def _record_promotion(
-    session: Session,
-    persona: Persona,
-    published: PersonaVersion,
-    previous: PersonaVersion | None,
-    request: PromotionRequest,
-    now: Any,
-) -> Promotion:
-    promotion = Promotion(
-        persona_id=persona.id,
-        user_id=persona.user_id,
-        version_id=published.id,
-        version_number=published.version_number,
-        previous_version_id=previous.id if previous else None,
-        previous_version_number=previous.version_number if previous else None,
-        promoted_by=request.actor_id,
-        promoted_at=now,
-        notes=request.notes,
-        operation_id=request.operation_id,
-        proposal_id=request.proposal_id,
-    )
-    session.add(promotion)
-    data = {
-        "version_id": published.id,
-        "version": published.version_number,
-        "previous_version_id": promotion.previous_version_id,
-        "previous_version": promotion.previous_version_number,
-        "promoted_by": request.actor_id,
-        "notes": request.notes,
-        "operation_id": request.operation_id,
-        "proposal_id": request.proposal_id,
-    }
-    emit(session, persona, "version.promoted", data, request.operation_id)
-    if previous is not None:
-        emit(
-            session,
-            persona,
-            "version.archived",
-            {
-                "version_id": previous.id,
-                "version": previous.version_number,
-                "operation_id": request.operation_id,
-            },
-            request.operation_id,
-        )
-    return promotion

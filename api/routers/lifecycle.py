@@ -1,0 +1,202 @@
+"""The promotion lifecycle (seed 003): publish by version, unarchive, history, production, diff,
+scheduled promotions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import (
+    CurrentPrincipal,
+    IdempotencyKey,
+    IfMatch,
+    PreferHeader,
+    Waiter,
+    in_transaction,
+    wait_seconds,
+)
+from api.outcomes import envelope, respond
+from api.schemas import PublishRequest, promotion_payload
+from api.submitting import schedule_or, submit_for_persona, submit_promotion
+from greenlight.db import unit_of_work
+from greenlight.errors import NotFound
+from greenlight.operations import kinds
+from greenlight.personas import history
+from greenlight.personas.diff import diff_versions
+from greenlight.personas.production import ProductionCache, production_body, read_production
+from greenlight.personas.promotion import etag_of
+from greenlight.personas.serialize import version_to_dict
+from greenlight.personas.service import get_owned_persona, get_version
+from greenlight.redis_client import get_redis
+from greenlight.schedules import get_schedule, list_schedules, schedule_to_dict
+from greenlight.settings import get_settings
+
+router = APIRouter(prefix="/v1/personas/{persona_id}", tags=["promotion"])
+VersionNumber = Annotated[int, "version number"]
+
+
+def _version(session: Session, user_id: str, persona_id: str, number: int) -> dict[str, Any]:
+    return version_to_dict(get_version(session, get_owned_persona(session, user_id, persona_id), number))
+
+
+@router.get("/versions/{number}", summary="Read one version")
+async def read_version(persona_id: str, number: int, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_version, principal.user_id, persona_id, number))
+
+
+@router.post("/versions/{number}/publish", summary="Publish a draft version in place (promote it)")
+async def publish(
+    request: Request,
+    persona_id: str,
+    number: int,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+    if_match: IfMatch = None,
+    body: PublishRequest | None = Body(default=None),
+) -> Response:
+    body = body or PublishRequest()
+    payload = promotion_payload(body.notes, if_match or body.expected_production_version_id, version=number)
+    op, scheduled = await submit_promotion(
+        principal,
+        persona_id,
+        kinds.VERSION_PUBLISH,
+        payload,
+        idempotency_key,
+        run_at=body.scheduled_at,
+        version=number,
+    )
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    on_success = schedule_or(lambda result: envelope(result.get("persona")), scheduled)
+    return await respond(request, principal, op, wait, on_success, waiter)
+
+
+@router.post(
+    "/versions/{number}/unarchive", summary="Return an archived version to draft (before a rollback)"
+)
+async def unarchive(
+    request: Request,
+    persona_id: str,
+    number: int,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+) -> Response:
+    op = await submit_for_persona(
+        principal, persona_id, kinds.VERSION_UNARCHIVE, {"version": number}, idempotency_key, version=number
+    )
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    return await respond(request, principal, op, wait, lambda result: envelope(result.get("version")), waiter)
+
+
+def _history(session: Session, user_id: str, persona_id: str, query: history.HistoryQuery) -> dict[str, Any]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    rows, next_cursor = history.list_promotions(session, persona, query)
+    return {"items": [history.promotion_to_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+@router.get("/promotions", summary="Promotion history, newest first")
+async def promotions(
+    persona_id: str,
+    principal: CurrentPrincipal,
+    promoted_by: Annotated[
+        str | None, Query(max_length=100, description="Only promotions by this user id")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(alias="from", description="Promoted at or after (ISO 8601)")
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="Promoted before (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    query = history.HistoryQuery(
+        promoted_by=promoted_by, since=since, until=until, limit=limit, cursor=cursor
+    )
+    return envelope(await in_transaction(_history, principal.user_id, persona_id, query))
+
+
+def _production_at(
+    session: Session, user_id: str, persona_id: str, at: datetime
+) -> tuple[str, dict[str, Any]]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    version = history.production_at(session, persona, at)
+    return etag_of(version.id), production_body(persona, version)
+
+
+def _production_now(user_id: str, persona_id: str) -> tuple[str, dict[str, Any]]:
+    with unit_of_work() as session:
+        found = read_production(session, ProductionCache(get_redis()), user_id, persona_id)
+    if found is None:
+        raise NotFound(
+            "The persona has no production version", {"persona_id": persona_id}, code="NO_PRODUCTION_VERSION"
+        )
+    return found
+
+
+@router.get("/production", summary="The production configuration agents run (ETag, never stale)")
+async def production(
+    persona_id: str,
+    principal: CurrentPrincipal,
+    at: Annotated[
+        datetime | None, Query(description="Which version was in production at this instant")
+    ] = None,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    if at is not None:
+        etag, body = await in_transaction(_production_at, principal.user_id, persona_id, at)
+    else:
+        etag, body = await run_in_threadpool(_production_now, principal.user_id, persona_id)
+    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers={"ETag": etag})
+    return envelope(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> dict[str, Any]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    return diff_versions(get_version(session, persona, a), get_version(session, persona, b))
+
+
+@router.get("/versions/{a}/diff/{b}", summary="Field-by-field difference between two versions")
+async def diff(persona_id: str, a: int, b: int, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_diff, principal.user_id, persona_id, a, b))
+
+
+def _schedules(session: Session, user_id: str, persona_id: str) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    return [schedule_to_dict(schedule) for schedule in list_schedules(session, persona)]
+
+
+def _check_schedule(session: Session, user_id: str, persona_id: str, schedule_id: str) -> None:
+    get_schedule(session, get_owned_persona(session, user_id, persona_id), schedule_id)
+
+
+@router.get("/scheduled-promotions", summary="Scheduled promotions, latest run time first")
+async def scheduled(persona_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_schedules, principal.user_id, persona_id))
+
+
+@router.delete("/scheduled-promotions/{schedule_id}", summary="Cancel a scheduled promotion before it runs")
+async def cancel_scheduled(
+    request: Request,
+    persona_id: str,
+    schedule_id: str,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+) -> Response:
+    await in_transaction(_check_schedule, principal.user_id, persona_id, schedule_id)
+    op = await submit_for_persona(
+        principal, persona_id, kinds.PROMOTION_CANCEL, {"schedule_id": schedule_id}, idempotency_key
+    )
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    return await respond(
+        request, principal, op, wait, lambda result: envelope(result.get("schedule")), waiter
+    )

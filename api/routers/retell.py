@@ -1,0 +1,48 @@
+"""Retell's "Publish Agent Version" (seed 004): publish a draft version of an agent (persona) in place."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, PreferHeader, Waiter, wait_seconds
+from api.outcomes import respond
+from api.schemas import RetellPublishRequest, promotion_payload
+from api.submitting import submit_for_persona
+from greenlight.operations import kinds
+from greenlight.settings import get_settings
+
+router = APIRouter(tags=["retell"])
+
+
+@router.post(
+    "/publish-agent-version/{agent_id}",
+    summary="Publish an existing draft version in place",
+    responses={200: {"description": "Agent version published successfully."}},
+)
+async def publish_agent_version(
+    request: Request,
+    agent_id: str,
+    body: RetellPublishRequest,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+    if_match: IfMatch = None,
+) -> Response:
+    payload = promotion_payload(
+        body.version_description,
+        if_match,
+        version=body.version,
+        version_description=body.version_description,
+    )
+    op = await submit_for_persona(
+        principal, agent_id, kinds.VERSION_PUBLISH, payload, idempotency_key, version=body.version
+    )
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+
+    def published(result: dict[str, object]) -> Response:
+        version = result.get("version")
+        return JSONResponse({"agent_id": agent_id, **(version if isinstance(version, dict) else {})})
+
+    return await respond(request, principal, op, wait, published, waiter)

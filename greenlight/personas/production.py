@@ -1,0 +1,112 @@
+"""The production read agents make before every conversation: fast (Redis) and never stale.
+
+Cache entries are tagged with the persona's revision. Before a transaction that changes
+production commits, the engine writes a tombstone tagged with the new revision; readers
+that miss go to the database and may fill the cache only with data at least that new.
+So a reader that read the old state before the commit cannot put it back afterwards, and
+no reader is served the old version once the promotion has committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from greenlight.models import Persona, PersonaVersion
+from greenlight.personas.promotion import etag_of
+from greenlight.personas.serialize import version_to_dict
+from greenlight.personas.service import get_owned_persona
+from greenlight.redis_client import key
+
+log = logging.getLogger(__name__)
+
+ENTRY_TTL_SECONDS = 24 * 3600
+
+# Fill only if nothing newer is cached: a tombstone admits its own revision, an entry only newer ones.
+_FILL = """
+local current = redis.call('GET', KEYS[1])
+local revision = tonumber(ARGV[1])
+if current then
+  local entry = cjson.decode(current)
+  if entry.tomb then
+    if revision < entry.rev then return 0 end
+  elseif revision <= entry.rev then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+def cache_key(persona_id: str) -> str:
+    return key("production", persona_id)
+
+
+def production_body(persona: Persona, version: PersonaVersion) -> dict[str, Any]:
+    return {"persona_id": persona.id, "user_id": persona.user_id, "version": version_to_dict(version)}
+
+
+class ProductionCache:
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+        self._fill = client.register_script(_FILL)
+
+    def invalidate(self, persona_id: str, new_revision: int) -> None:
+        """Before commit. Raises if Redis is down: the caller must not commit then."""
+        entry = json.dumps({"rev": new_revision, "tomb": True})
+        self.redis.set(cache_key(persona_id), entry, ex=ENTRY_TTL_SECONDS)
+
+    def fill(self, persona_id: str, revision: int, etag: str, body: dict[str, Any]) -> None:
+        entry = json.dumps({"rev": revision, "etag": etag, "body": body}, separators=(",", ":"))
+        try:
+            self._fill(keys=[cache_key(persona_id)], args=[revision, entry, ENTRY_TTL_SECONDS])
+        except redis.RedisError:
+            log.warning("production cache fill failed for %s", persona_id)
+
+    def get(self, persona_id: str) -> tuple[str, dict[str, Any]] | None:
+        try:
+            raw = self.redis.get(cache_key(persona_id))
+        except redis.RedisError:
+            return None
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        if entry.get("tomb"):
+            return None
+        return str(entry["etag"]), dict(entry["body"])
+
+
+def load_production(session: Session, persona: Persona) -> tuple[int, str, dict[str, Any]] | None:
+    """(revision, etag, body) read from the database, or None if nothing is in production."""
+    row = session.execute(
+        select(Persona.revision, Persona.current_production_version_id).where(Persona.id == persona.id)
+    ).one()
+    if row.current_production_version_id is None:
+        return None
+    version = session.get(PersonaVersion, row.current_production_version_id)
+    if version is None:
+        return None
+    return int(row.revision), etag_of(version.id), production_body(persona, version)
+
+
+def read_production(
+    session: Session, cache: ProductionCache, user_id: str, persona_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    cached = cache.get(persona_id)
+    if cached is not None:
+        etag, body = cached
+        if body.get("user_id") == user_id:
+            return cached
+    persona = get_owned_persona(session, user_id, persona_id)
+    loaded = load_production(session, persona)
+    if loaded is None:
+        return None
+    revision, etag, body = loaded
+    cache.fill(persona_id, revision, etag, body)
+    return etag, body

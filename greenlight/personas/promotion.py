@@ -1,0 +1,210 @@
+"""Promotion: Bland's promote (snapshot of the draft), publish in place, archive, unarchive.
+
+Every promotion archives the previous production version and writes one history row, in
+the caller's transaction; the partial unique index guarantees one production version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from greenlight.clock import utcnow
+from greenlight.errors import Conflict, NoDraftVersion, Unprocessable
+from greenlight.models import Persona, PersonaVersion, Promotion, VersionStatus
+from greenlight.outbox import emit
+from greenlight.personas.service import content_of, get_version, new_version
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    actor_id: str
+    notes: str | None
+    operation_id: str | None
+    proposal_id: str | None = None
+    # Compare-and-swap: the production version the caller expects to replace ("" = none).
+    expected_production_version_id: str | None = None
+
+
+def etag_of(version_id: str | None) -> str:
+    """The production ETag: a version's content never changes once published."""
+    return f'"{version_id or "none"}"'
+
+
+def check_expected_production(persona: Persona, request: PromotionRequest) -> None:
+    """Refuse the promotion if production is no longer what the caller expected (If-Match)."""
+    if request.expected_production_version_id is None:
+        return
+    expected = request.expected_production_version_id.strip().strip('"') or "none"
+    current = persona.current_production_version_id or "none"
+    if expected != current:
+        raise Conflict(
+            "Production moved since you read it; nothing was changed",
+            {"expected": f'"{expected}"', "current": etag_of(persona.current_production_version_id)},
+            code="PRODUCTION_CHANGED",
+        )
+
+
+def _promotion_time(session: Session, persona: Persona) -> datetime:
+    """Now, but strictly after the current production's promotion: history never ties."""
+    now = utcnow()
+    if persona.current_production_version_id:
+        current = session.get(PersonaVersion, persona.current_production_version_id)
+        if current is not None and current.promoted_at is not None and now <= current.promoted_at:
+            now = current.promoted_at + timedelta(milliseconds=1)
+    return now
+
+
+def _archive_production(session: Session, persona: Persona, now: datetime) -> PersonaVersion | None:
+    if not persona.current_production_version_id:
+        return None
+    previous = session.get(PersonaVersion, persona.current_production_version_id)
+    if previous is None:
+        return None
+    previous.status = VersionStatus.ARCHIVED.value
+    previous.updated_at = now
+    # Flush now: the partial unique index allows one published version at any instant.
+    session.flush()
+    return previous
+
+
+def promote_current_draft(session: Session, persona: Persona, request: PromotionRequest) -> Promotion:
+    """Bland's promote: the draft's content becomes a new published version; the draft stays."""
+    draft = (
+        session.get(PersonaVersion, persona.current_draft_version_id)
+        if (persona.current_draft_version_id)
+        else None
+    )
+    if draft is None:
+        raise NoDraftVersion("No draft version to promote", {"persona_id": persona.id})
+    check_expected_production(persona, request)
+    now = _promotion_time(session, persona)
+    previous = _archive_production(session, persona, now)
+    published = new_version(
+        session,
+        persona,
+        status=VersionStatus.PUBLISHED.value,
+        promoted_from_version_id=draft.id,
+        promoted_at=now,
+        promoted_by=request.actor_id,
+        created_at=now,
+        updated_at=now,
+        **content_of(draft),
+    )
+    session.flush()
+    persona.current_production_version_id = published.id
+    persona.updated_at = now
+    return _record(session, persona, published, previous, request, now, "version.promoted")
+
+
+def publish_version(
+    session: Session, persona: Persona, number: int, request: PromotionRequest, description: str | None = None
+) -> Promotion:
+    """Retell's publish in place: draft version `number` itself becomes production."""
+    version = get_version(session, persona, number)
+    if version.status != VersionStatus.DRAFT.value:
+        hint = " (unarchive it first)" if version.status == VersionStatus.ARCHIVED.value else ""
+        raise Unprocessable(
+            f"Version {number} is {version.status}, only a draft can be published{hint}",
+            {"persona_id": persona.id, "version": number, "status": version.status},
+            code="VERSION_NOT_DRAFT",
+        )
+    check_expected_production(persona, request)
+    now = _promotion_time(session, persona)
+    previous = _archive_production(session, persona, now)
+    if description is not None:
+        version.version_description = description
+    version.status = VersionStatus.PUBLISHED.value
+    version.promoted_at = now
+    version.promoted_by = request.actor_id
+    version.updated_at = now
+    session.flush()
+    persona.current_production_version_id = version.id
+    if persona.current_draft_version_id == version.id:
+        # The next edit starts a new draft copied from production.
+        persona.current_draft_version_id = None
+    persona.updated_at = now
+    return _record(session, persona, version, previous, request, now, "version.published")
+
+
+def unarchive_version(
+    session: Session, persona: Persona, number: int, actor_id: str, operation_id: str
+) -> PersonaVersion:
+    """Return an archived version to draft, so that it can be published again (rollback)."""
+    version = get_version(session, persona, number)
+    if version.status != VersionStatus.ARCHIVED.value:
+        raise Unprocessable(
+            f"Version {number} is {version.status}, only an archived version can be unarchived",
+            {"persona_id": persona.id, "version": number, "status": version.status},
+            code="VERSION_NOT_ARCHIVED",
+        )
+    now = utcnow()
+    version.status = VersionStatus.DRAFT.value
+    version.updated_at = now
+    if not persona.current_draft_version_id:
+        persona.current_draft_version_id = version.id
+    persona.updated_at = now
+    emit(
+        session,
+        persona,
+        "version.unarchived",
+        {"version_id": version.id, "version": number, "by": actor_id, "operation_id": operation_id},
+        operation_id,
+    )
+    return version
+
+
+def _record(
+    session: Session,
+    persona: Persona,
+    published: PersonaVersion,
+    previous: PersonaVersion | None,
+    request: PromotionRequest,
+    now: datetime,
+    event_type: str,
+) -> Promotion:
+    promotion = Promotion(
+        persona_id=persona.id,
+        user_id=persona.user_id,
+        version_id=published.id,
+        version_number=published.version_number,
+        previous_version_id=previous.id if previous else None,
+        previous_version_number=previous.version_number if previous else None,
+        promoted_by=request.actor_id,
+        promoted_at=now,
+        notes=request.notes,
+        operation_id=request.operation_id,
+        proposal_id=request.proposal_id,
+    )
+    session.add(promotion)
+    emit(
+        session,
+        persona,
+        event_type,
+        {
+            "version_id": published.id,
+            "version": published.version_number,
+            "previous_version_id": promotion.previous_version_id,
+            "previous_version": promotion.previous_version_number,
+            "promoted_by": request.actor_id,
+            "notes": request.notes,
+            "operation_id": request.operation_id,
+            "proposal_id": request.proposal_id,
+        },
+        request.operation_id,
+    )
+    if previous is not None:
+        emit(
+            session,
+            persona,
+            "version.archived",
+            {
+                "version_id": previous.id,
+                "version": previous.version_number,
+                "operation_id": request.operation_id,
+            },
+            request.operation_id,
+        )
+    return promotion

@@ -1,0 +1,156 @@
+"""Scheduled promotions: created and cancelled as operations (so in order with the rest),
+submitted as operations when due by a periodic task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from greenlight.clock import isoformat, utcnow
+from greenlight.db import unit_of_work
+from greenlight.dispatch import Dispatcher
+from greenlight.errors import Conflict, NotFound
+from greenlight.models import Persona, ScheduledPromotion, ScheduleStatus
+from greenlight.operations.submit import Submission, record
+from greenlight.outbox import emit
+
+
+def schedule_to_dict(schedule: ScheduledPromotion) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        "persona_id": schedule.persona_id,
+        "kind": schedule.kind,
+        "payload": schedule.payload,
+        "run_at": isoformat(schedule.run_at),
+        "status": schedule.status,
+        "operation_id": schedule.operation_id,
+        "created_at": isoformat(schedule.created_at),
+        "updated_at": isoformat(schedule.updated_at),
+    }
+
+
+def create_schedule(
+    session: Session,
+    persona: Persona,
+    kind: str,
+    payload: dict[str, Any],
+    run_at: datetime,
+    operation_id: str,
+) -> ScheduledPromotion:
+    schedule = ScheduledPromotion(
+        user_id=persona.user_id,
+        persona_id=persona.id,
+        kind=kind,
+        payload=payload,
+        run_at=run_at,
+        status=ScheduleStatus.SCHEDULED.value,
+        created_by_operation_id=operation_id,
+    )
+    session.add(schedule)
+    session.flush()
+    emit(
+        session,
+        persona,
+        "promotion.scheduled",
+        {"schedule_id": schedule.id, "kind": kind, "run_at": isoformat(run_at), "operation_id": operation_id},
+        operation_id,
+    )
+    return schedule
+
+
+def get_schedule(session: Session, persona: Persona, schedule_id: str) -> ScheduledPromotion:
+    schedule = session.scalar(
+        select(ScheduledPromotion).where(
+            ScheduledPromotion.id == schedule_id, ScheduledPromotion.persona_id == persona.id
+        )
+    )
+    if schedule is None:
+        raise NotFound("Scheduled promotion not found", {"schedule_id": schedule_id})
+    return schedule
+
+
+def cancel_schedule(
+    session: Session, persona: Persona, schedule_id: str, operation_id: str
+) -> ScheduledPromotion:
+    schedule = get_schedule(session, persona, schedule_id)
+    if schedule.status == ScheduleStatus.CANCELLED.value:
+        return schedule
+    # Guarded update: the due-submitter may have claimed it a moment ago.
+    claimed = session.execute(
+        update(ScheduledPromotion)
+        .where(
+            ScheduledPromotion.id == schedule_id, ScheduledPromotion.status == ScheduleStatus.SCHEDULED.value
+        )
+        .values(status=ScheduleStatus.CANCELLED.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "The scheduled promotion was already submitted",
+            {"schedule_id": schedule_id, "operation_id": schedule.operation_id},
+            code="SCHEDULE_ALREADY_SUBMITTED",
+        )
+    session.refresh(schedule)
+    emit(
+        session,
+        persona,
+        "promotion.cancelled",
+        {"schedule_id": schedule_id, "operation_id": operation_id},
+        operation_id,
+    )
+    return schedule
+
+
+def list_schedules(session: Session, persona: Persona) -> list[ScheduledPromotion]:
+    return list(
+        session.scalars(
+            select(ScheduledPromotion)
+            .where(ScheduledPromotion.persona_id == persona.id)
+            .order_by(ScheduledPromotion.run_at.desc())
+        )
+    )
+
+
+def submit_due(dispatcher: Dispatcher, now: datetime | None = None, limit: int = 100) -> list[str]:
+    """Turn due schedules into operations; each claim and its operation commit together."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        due = list(
+            session.scalars(
+                select(ScheduledPromotion.id)
+                .where(
+                    ScheduledPromotion.status == ScheduleStatus.SCHEDULED.value,
+                    ScheduledPromotion.run_at <= now,
+                )
+                .order_by(ScheduledPromotion.run_at)
+                .limit(limit)
+            )
+        )
+    submitted: list[str] = []
+    for schedule_id in due:
+        operation_id = _submit_one(schedule_id)
+        if operation_id is not None:
+            dispatcher.enqueue_operation(operation_id)
+            submitted.append(operation_id)
+    return submitted
+
+
+def _submit_one(schedule_id: str) -> str | None:
+    with unit_of_work() as session:
+        schedule = session.get(ScheduledPromotion, schedule_id, with_for_update=True)
+        if schedule is None or schedule.status != ScheduleStatus.SCHEDULED.value:
+            return None
+        submission = Submission(
+            kind=schedule.kind,
+            payload={**schedule.payload, "schedule_id": schedule.id},
+            persona_id=schedule.persona_id,
+            idempotency_key=f"schedule:{schedule.id}",
+        )
+        op, _ = record(session, schedule.user_id, submission)
+        schedule.status = ScheduleStatus.SUBMITTED.value
+        schedule.operation_id = op.id
+        schedule.updated_at = utcnow()
+        return op.id
