@@ -3,6 +3,7 @@
 Each public document has its own error shape, chosen by path:
 - Bland-style ``/v1/...``: ``{"data": null, "errors": [{"error", "message", "details"}]}``
 - Retell's ``/publish-agent-version/...``: ``{"status": "error", "message"}``
+- the draft API's ``/persona/...``: ``{"success": false, "message", "error", "details"}``
 """
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ CODE_BY_STATUS: dict[int, str] = {
 class ErrorStyle(enum.Enum):
     ENVELOPE = "envelope"
     RETELL = "retell"
+    DRAFT = "draft"
 
 
 def style_for(path: str) -> ErrorStyle:
     if path.startswith("/publish-agent-version"):
         return ErrorStyle.RETELL
+    if path.startswith("/persona/"):
+        return ErrorStyle.DRAFT
     return ErrorStyle.ENVELOPE
 
 
@@ -60,6 +64,9 @@ def status_for(error: DomainError) -> int:
 def error_body(style: ErrorStyle, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
     if style is ErrorStyle.RETELL:
         return {"status": "error", "message": message}
+    if style is ErrorStyle.DRAFT:
+        # The draft API's success body has `success` and `message`; its errors keep them.
+        return {"success": False, "message": message, "error": code, "details": details}
     return {"data": None, "errors": [{"error": code, "message": message, "details": details}]}
 
 

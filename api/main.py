@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import lifecycle, operations, personas, retell
+from api.routers import drafts, lifecycle, operations, personas, retell
 from api.waiter import OperationWaiter
 
 
@@ -33,6 +33,8 @@ def create_app() -> FastAPI:
     app.include_router(lifecycle.router)
     app.include_router(operations.router)
     app.include_router(retell.router)
+    app.include_router(drafts.router)
+    app.include_router(drafts.native)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

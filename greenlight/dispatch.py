@@ -6,11 +6,12 @@ from typing import Protocol
 
 
 class Dispatcher(Protocol):
-    def enqueue_operation(self, operation_id: str) -> None: ...
+    def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
+        """Send the operation to a worker; `kind` picks the queue (acks have their own)."""
 
 
 class NullDispatcher:
     """Enqueues nothing: the sweeper will find the operation (used by tools and tests)."""
 
-    def enqueue_operation(self, operation_id: str) -> None:
+    def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
         return None

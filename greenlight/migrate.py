@@ -21,7 +21,12 @@ def alembic_config() -> Config:
 
 
 def upgrade(revision: str = "head") -> None:
+    from greenlight.db import unit_of_work
+    from greenlight.drafts.catalogue import ensure_catalogue
+
     command.upgrade(alembic_config(), revision)
+    with unit_of_work() as session:
+        ensure_catalogue(session)
 
 
 def is_current() -> bool:

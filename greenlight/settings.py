@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     sweep_after_seconds: float = 15.0
     drain_batch_size: int = 50
     schedule_interval_seconds: float = 1.0
+    proposal_ttl_seconds: float = 7 * 24 * 3600
+    expire_interval_seconds: float = 60.0
     broker_visibility_timeout_seconds: int = 3600
 
     # API

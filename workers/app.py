@@ -48,6 +48,11 @@ def make_celery() -> Celery:
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"expires": settings.sweep_interval_seconds * 2},
             },
+            "expire-dormant-proposals": {
+                "task": "greenlight.acks.expire",
+                "schedule": settings.expire_interval_seconds,
+                "options": {"expires": settings.expire_interval_seconds * 2},
+            },
             "submit-due-scheduled-promotions": {
                 "task": "greenlight.operations.run_schedules",
                 "schedule": settings.schedule_interval_seconds,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from workers.app import OPERATIONS_QUEUE, app
+from greenlight.operations.kinds import DRAFT_ACK
+from workers.app import ACKS_QUEUE, OPERATIONS_QUEUE, app
 
 log = logging.getLogger(__name__)
 
 APPLY_OPERATION = "greenlight.operations.apply"
+APPLY_ACK = "greenlight.acks.apply"
 
 
 class CeleryDispatcher:
-    def enqueue_operation(self, operation_id: str) -> None:
+    def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
+        task, queue = (APPLY_ACK, ACKS_QUEUE) if kind == DRAFT_ACK else (APPLY_OPERATION, OPERATIONS_QUEUE)
         try:
-            app.send_task(APPLY_OPERATION, args=[operation_id], queue=OPERATIONS_QUEUE)
+            app.send_task(task, args=[operation_id], queue=queue)
         except Exception:  # the broker is down: the operation is committed, the sweeper sends it later
             log.warning("could not enqueue operation %s; the sweeper will", operation_id, exc_info=True)

@@ -8,6 +8,7 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from greenlight.db import unit_of_work
+from greenlight.drafts.expiry import expire_overdue
 from greenlight.operations.engine import Engine
 from greenlight.operations.sweeper import stalled_heads
 from greenlight.schedules import submit_due
@@ -31,6 +32,24 @@ RETRYABLE = (DBAPIError, redis.RedisError)
 )
 def apply_operation(operation_id: str) -> int:
     return Engine().run(operation_id)
+
+
+@app.task(
+    name="greenlight.acks.apply",
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=None,
+)
+def apply_ack(operation_id: str) -> int:
+    # Acks ride the same ordered drain as every operation of the persona, on their own queue.
+    return Engine().run(operation_id)
+
+
+@app.task(name="greenlight.acks.expire", ignore_result=True)
+def expire_proposals() -> int:
+    return expire_overdue()
 
 
 @app.task(name="greenlight.operations.sweep", ignore_result=True)

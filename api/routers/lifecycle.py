@@ -127,7 +127,7 @@ def _production_at(
 ) -> tuple[str, dict[str, Any]]:
     persona = get_owned_persona(session, user_id, persona_id)
     version = history.production_at(session, persona, at)
-    return etag_of(version.id), production_body(persona, version)
+    return etag_of(version.id), production_body(session, persona, version)
 
 
 def _production_now(user_id: str, persona_id: str) -> tuple[str, dict[str, Any]]:
@@ -160,7 +160,7 @@ async def production(
 
 def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> dict[str, Any]:
     persona = get_owned_persona(session, user_id, persona_id)
-    return diff_versions(get_version(session, persona, a), get_version(session, persona, b))
+    return diff_versions(session, get_version(session, persona, a), get_version(session, persona, b))
 
 
 @router.get("/versions/{a}/diff/{b}", summary="Field-by-field difference between two versions")

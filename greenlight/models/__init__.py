@@ -5,12 +5,15 @@ from greenlight.models.operations import Operation, OperationCounter, OperationS
 from greenlight.models.outbox import OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
 from greenlight.models.promotions import Promotion
+from greenlight.models.resources import DraftEntry, EntryStatus, Resource, VersionResource
 from greenlight.models.schedules import ScheduledPromotion, ScheduleStatus
 from greenlight.models.users import ApiKey, User
 
 __all__ = [
     "ApiKey",
     "Base",
+    "DraftEntry",
+    "EntryStatus",
     "Operation",
     "OperationCounter",
     "OperationStatus",
@@ -18,8 +21,10 @@ __all__ = [
     "Persona",
     "PersonaVersion",
     "Promotion",
+    "Resource",
     "ScheduleStatus",
     "ScheduledPromotion",
     "User",
+    "VersionResource",
     "VersionStatus",
 ]

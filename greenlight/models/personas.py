@@ -82,5 +82,7 @@ class PersonaVersion(Base):
     promoted_from_version_id: Mapped[str | None] = mapped_column(IdType, default=None)
     promoted_at: Mapped[datetime | None] = mapped_column(default=None)
     promoted_by: Mapped[str | None] = mapped_column(IdType, default=None)
+    # The last accepted proposal applied to this draft; promotions record it.
+    last_proposal_id: Mapped[str | None] = mapped_column(IdType, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

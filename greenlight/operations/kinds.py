@@ -12,6 +12,9 @@ VERSION_PUBLISH = "version.publish"
 VERSION_UNARCHIVE = "version.unarchive"
 PROMOTION_SCHEDULE = "promotion.schedule"
 PROMOTION_CANCEL = "promotion.cancel"
+DRAFT_CREATE = "draft.create"
+DRAFT_PATCH = "draft.patch"
+DRAFT_ACK = "draft.ack"
 
 # Kinds a schedule may run later.
 SCHEDULABLE = (PERSONA_PROMOTE, VERSION_PUBLISH)
@@ -19,6 +22,7 @@ SCHEDULABLE = (PERSONA_PROMOTE, VERSION_PUBLISH)
 
 def _handlers() -> dict[str, Handler]:
     # Imported here: handler modules import the domain services, which import this table's users.
+    from greenlight.drafts import handlers as drafts
     from greenlight.personas import handlers as personas
 
     return {
@@ -29,6 +33,9 @@ def _handlers() -> dict[str, Handler]:
         VERSION_UNARCHIVE: personas.unarchive,
         PROMOTION_SCHEDULE: personas.schedule,
         PROMOTION_CANCEL: personas.cancel_schedule,
+        DRAFT_CREATE: drafts.create,
+        DRAFT_PATCH: drafts.patch,
+        DRAFT_ACK: drafts.ack,
     }
 
 

@@ -27,6 +27,9 @@ class Submission:
     # None: the operation creates a persona, whose id is chosen here.
     persona_id: str | None = None
     idempotency_key: str | None = None
+    # What identifies the request for idempotency when the payload holds server-made
+    # values (resolved resource ids); defaults to the payload.
+    identity: dict[str, Any] | None = None
 
 
 def _next_seq(session: Session, persona_id: str) -> int:
@@ -59,7 +62,8 @@ def _existing(session: Session, user_id: str, key: str, request_hash: str) -> Op
 def record(session: Session, user_id: str, submission: Submission) -> tuple[Operation, bool]:
     """The operation for this request: the earlier one under the same key, or a new one."""
     key = validate_key(submission.idempotency_key)
-    request_hash = fingerprint(submission.kind, submission.persona_id, submission.payload)
+    identity = submission.identity if submission.identity is not None else submission.payload
+    request_hash = fingerprint(submission.kind, submission.persona_id, identity)
     if key is not None:
         existing = _existing(session, user_id, key, request_hash)
         if existing is not None:
@@ -98,7 +102,7 @@ def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Oper
     """Record the operation durably, then enqueue it; a lost message is found by the sweeper."""
     op, created = _with_key_race_retry(user_id, submission, inline=False)
     if created:
-        dispatcher.enqueue_operation(op.id)
+        dispatcher.enqueue_operation(op.id, op.kind)
     return op
 
 

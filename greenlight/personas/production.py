@@ -17,6 +17,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from greenlight.drafts.connections import hydrate
 from greenlight.models import Persona, PersonaVersion
 from greenlight.personas.promotion import etag_of
 from greenlight.personas.serialize import version_to_dict
@@ -48,8 +49,17 @@ def cache_key(persona_id: str) -> str:
     return key("production", persona_id)
 
 
-def production_body(persona: Persona, version: PersonaVersion) -> dict[str, Any]:
-    return {"persona_id": persona.id, "user_id": persona.user_id, "version": version_to_dict(version)}
+def production_body(session: Session, persona: Persona, version: PersonaVersion) -> dict[str, Any]:
+    """The resolved configuration: the version's fields and its hydrated resources."""
+    resources = hydrate(session, version)
+    for routing in ("draft_id", "persona_id", "version_number", "status"):
+        resources.pop(routing, None)
+    return {
+        "persona_id": persona.id,
+        "user_id": persona.user_id,
+        "version": version_to_dict(version),
+        "resources": resources,
+    }
 
 
 class ProductionCache:
@@ -92,7 +102,7 @@ def load_production(session: Session, persona: Persona) -> tuple[int, str, dict[
     version = session.get(PersonaVersion, row.current_production_version_id)
     if version is None:
         return None
-    return int(row.revision), etag_of(version.id), production_body(persona, version)
+    return int(row.revision), etag_of(version.id), production_body(session, persona, version)
 
 
 def read_production(

@@ -6,12 +6,13 @@ the caller's transaction; the partial unique index guarantees one production ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
+from greenlight.drafts.connections import copy_connections
 from greenlight.errors import Conflict, NoDraftVersion, Unprocessable
 from greenlight.models import Persona, PersonaVersion, Promotion, VersionStatus
 from greenlight.outbox import emit
@@ -94,8 +95,10 @@ def promote_current_draft(session: Session, persona: Persona, request: Promotion
         **content_of(draft),
     )
     session.flush()
+    copy_connections(session, draft.id, published.id)
     persona.current_production_version_id = published.id
     persona.updated_at = now
+    request = _with_proposal(request, draft)
     return _record(session, persona, published, previous, request, now, "version.promoted")
 
 
@@ -126,6 +129,7 @@ def publish_version(
         # The next edit starts a new draft copied from production.
         persona.current_draft_version_id = None
     persona.updated_at = now
+    request = _with_proposal(request, version)
     return _record(session, persona, version, previous, request, now, "version.published")
 
 
@@ -154,6 +158,13 @@ def unarchive_version(
         operation_id,
     )
     return version
+
+
+def _with_proposal(request: PromotionRequest, source: PersonaVersion) -> PromotionRequest:
+    """A promotion of a draft shaped by an accepted proposal names that proposal."""
+    if request.proposal_id is None and source.last_proposal_id is not None:
+        return replace(request, proposal_id=source.last_proposal_id)
+    return request
 
 
 def _record(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
+from greenlight.drafts.connections import copy_connections
 from greenlight.errors import NotFound
 from greenlight.models import Persona, PersonaVersion, VersionStatus
 from greenlight.models.personas import CONTENT_FIELDS
@@ -96,6 +97,8 @@ def _copy_as_draft(session: Session, persona: Persona, source: PersonaVersion | 
         **(content_of(source) if source else {}),
     )
     session.flush()
+    if source is not None:
+        copy_connections(session, source.id, draft.id)
     persona.current_draft_version_id = draft.id
     return draft
 

@@ -1,0 +1,160 @@
+"""Seed 002's composable drafts: POST /persona/draft (patch, soft proposal, ack) and reads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
+from api.outcomes import envelope, respond
+from api.schemas_drafts import PatchPersonaDraftApiRequest
+from greenlight.drafts import catalogue, connections
+from greenlight.drafts import service as drafts
+from greenlight.drafts.resources import resolve
+from greenlight.errors import InvalidRequest, NotFound, Unprocessable
+from greenlight.keys import Principal
+from greenlight.models import DraftEntry, Operation, PersonaVersion
+from greenlight.operations import kinds
+from greenlight.operations.query import get_operation
+from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.personas.service import get_owned_persona
+from greenlight.settings import get_settings
+from workers.dispatch import CeleryDispatcher
+
+router = APIRouter(tags=["drafts"])
+native = APIRouter(prefix="/v1/personas/{persona_id}", tags=["drafts"])
+dispatcher = CeleryDispatcher()
+
+
+def _draft_answer(result: dict[str, Any]) -> Response:
+    return JSONResponse(result.get("draft"))
+
+
+def _owned_version(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
+    version = session.get(PersonaVersion, draft_id)
+    if version is None:
+        raise NotFound("Draft not found", {"draft_id": draft_id})
+    get_owned_persona(session, user_id, version.persona_id)  # same 404 for someone else's
+    return version
+
+
+def _persona_of_draft(session: Session, user_id: str, draft_id: str) -> str:
+    return _owned_version(session, user_id, draft_id).persona_id
+
+
+def _resolve(session: Session, user_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return resolve(session, user_id, fields).as_dict()
+
+
+async def _patch(
+    body: PatchPersonaDraftApiRequest, principal: Principal, key: str | None
+) -> tuple[Operation, bool]:
+    fields = body.change_fields()
+    identity = body.model_dump(exclude_none=True)
+    if body.draft_id is None:
+        if body.soft:
+            raise Unprocessable(
+                "soft needs draft_id: a proposal is made against an existing draft", code="SOFT_NEEDS_DRAFT"
+            )
+        changes = await in_transaction(_resolve, principal.user_id, fields)
+        submission = Submission(
+            kinds.DRAFT_CREATE, {"changes": changes}, idempotency_key=key, identity=identity
+        )
+        return await run_in_threadpool(submit_inline, principal.user_id, submission), True
+    persona_id = await in_transaction(_persona_of_draft, principal.user_id, body.draft_id)
+    changes = await in_transaction(_resolve, principal.user_id, fields)
+    payload = {"draft_id": body.draft_id, "changes": changes, "soft": bool(body.soft)}
+    submission = Submission(kinds.DRAFT_PATCH, payload, persona_id, key, identity=identity)
+    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False
+
+
+def _decided_answer(session: Session, user_id: str, entry_id: str, accept: bool) -> dict[str, Any] | None:
+    """The recorded answer when this decision was already made; a 409 when the other one was."""
+    entry = drafts.get_entry(session, user_id, entry_id)
+    conflict = drafts.recorded_conflict(entry, accept)
+    if conflict is not None:
+        raise conflict
+    if entry.status in drafts.DECIDED and entry.decision_operation_id:
+        op = get_operation(session, user_id, entry.decision_operation_id)
+        return dict((op.result or {}).get("draft") or {})
+    return None
+
+
+def _entry_persona(session: Session, user_id: str, entry_id: str) -> str:
+    entry: DraftEntry = drafts.get_entry(session, user_id, entry_id)
+    return entry.persona_id
+
+
+async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Operation | dict[str, Any]:
+    if body.accept is None or body.idempotency_key is None:
+        raise InvalidRequest("An ack needs both idempotency_key and accept", code="INVALID_ACK")
+    if body.change_fields() or body.soft or body.draft_id:
+        raise InvalidRequest(
+            "An ack carries only idempotency_key, accept, reason and force", code="INVALID_ACK"
+        )
+    entry_id, accept, force = body.idempotency_key, body.accept, bool(body.force)
+    recorded = await in_transaction(_decided_answer, principal.user_id, entry_id, accept)
+    if recorded is not None:
+        return recorded
+    persona_id = await in_transaction(_entry_persona, principal.user_id, entry_id)
+    submission = Submission(
+        kinds.DRAFT_ACK,
+        {"entry_id": entry_id, "accept": accept, "reason": body.reason, "force": force},
+        persona_id,
+        # Concurrent identical acks become one operation: one effect, one answer.
+        idempotency_key=f"greenlight-ack:{entry_id}:{accept}:{force}",
+        identity={"entry_id": entry_id, "accept": accept, "force": force},
+    )
+    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+
+
+@router.post("/persona/draft", summary="Patch persona draft (composable), propose (soft), or ack a proposal")
+async def patch_persona_draft(
+    request: Request,
+    body: PatchPersonaDraftApiRequest,
+    principal: CurrentPrincipal,
+    waiter: Waiter,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
+) -> Response:
+    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    if body.idempotency_key is not None or body.accept is not None:
+        outcome = await _ack(body, principal)
+        if isinstance(outcome, dict):
+            return JSONResponse(outcome)
+        return await respond(request, principal, outcome, wait, _draft_answer, waiter)
+    op, _ = await _patch(body, principal, idempotency_key)
+    return await respond(request, principal, op, wait, _draft_answer, waiter)
+
+
+def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]:
+    version = _owned_version(session, user_id, draft_id)
+    return {"success": True, "draft_id": version.id, "form_state": connections.hydrate(session, version)}
+
+
+@router.get("/persona/draft/{draft_id}", summary="The draft's complete form state")
+async def read_persona_draft(draft_id: str, principal: CurrentPrincipal) -> Response:
+    return JSONResponse(await in_transaction(_form_state, principal.user_id, draft_id))
+
+
+@router.get("/persona/flags", summary="The flag catalogue: option ids, their type and value")
+async def flag_catalogue(principal: CurrentPrincipal) -> Response:
+    return JSONResponse({"success": True, "flags": catalogue.all_options()})
+
+
+def _proposals(session: Session, user_id: str, persona_id: str, status: str | None) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, user_id, persona_id)
+    return [drafts.entry_to_dict(entry) for entry in drafts.list_proposals(session, persona, status)]
+
+
+@native.get("/proposals", summary="A persona's proposals (soft drafts) with their state, newest first")
+async def proposals(
+    persona_id: str,
+    principal: CurrentPrincipal,
+    status: Annotated[str | None, Query(pattern="^(dormant|accepted|rejected|expired)$")] = None,
+) -> Response:
+    return envelope(await in_transaction(_proposals, principal.user_id, persona_id, status))

@@ -1,0 +1,134 @@
+"""A version's resource connections: reading, writing, copying, and the hydrated form state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from greenlight.drafts import catalogue
+from greenlight.drafts.resources import FLAGS, LIST_SLOTS, SINGLE_SLOTS, SLOTS, ResolvedChanges
+from greenlight.errors import Unprocessable
+from greenlight.models import PersonaVersion, Resource, VersionResource
+
+# Slot -> [(resource_id, active)] in order.
+SlotState = dict[str, list[tuple[str, bool]]]
+
+
+def read_slots(session: Session, version_id: str) -> SlotState:
+    state: SlotState = {slot: [] for slot in SLOTS}
+    rows = session.execute(
+        select(VersionResource.slot, VersionResource.resource_id, VersionResource.active)
+        .where(VersionResource.version_id == version_id)
+        .order_by(VersionResource.slot, VersionResource.position)
+    )
+    for slot, resource_id, active in rows:
+        state.setdefault(slot, []).append((resource_id, bool(active)))
+    return state
+
+
+def _write(session: Session, version_id: str, state: SlotState) -> None:
+    session.execute(delete(VersionResource).where(VersionResource.version_id == version_id))
+    session.add_all(
+        VersionResource(version_id=version_id, slot=slot, resource_id=rid, position=i, active=active)
+        for slot, items in state.items()
+        for i, (rid, active) in enumerate(items)
+    )
+    session.flush()
+
+
+def copy_connections(session: Session, source_id: str, target_id: str) -> None:
+    """A new version made from another carries its connections: they are part of its content."""
+    _write(session, target_id, read_slots(session, source_id))
+
+
+def _flag_types(session: Session, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Resource.id, Resource.meta).where(Resource.id.in_(ids))).all()
+    return {rid: str(meta["type"]) for rid, meta in rows if meta}
+
+
+def apply_changes(session: Session, draft: PersonaVersion, changes: ResolvedChanges) -> SlotState:
+    """Write the patch's slots into the draft; returns the new state."""
+    state = read_slots(session, draft.id)
+    for slot, ids in changes.slots.items():
+        previous = dict(state.get(slot, []))
+        state[slot] = [(rid, previous.get(rid, True)) for rid in ids]
+    if changes.flag_merge:
+        types = _flag_types(session, [rid for rid, _ in state[FLAGS]] + changes.flag_merge)
+        merged_types = {types.get(rid) for rid in changes.flag_merge}
+        kept = [(rid, active) for rid, active in state[FLAGS] if types.get(rid) not in merged_types]
+        state[FLAGS] = kept + [(rid, True) for rid in changes.flag_merge]
+    if changes.pending_ids is not None:
+        connected = {rid for items in state.values() for rid, _ in items}
+        missing = [rid for rid in changes.pending_ids if rid not in connected]
+        if missing:
+            raise Unprocessable(
+                f"pending_ids: {missing[0]} is not connected to the draft",
+                {
+                    "errors": [
+                        {"field": "pending_ids", "id": rid, "problem": "not connected"} for rid in missing
+                    ]
+                },
+                code="INVALID_RESOURCE",
+            )
+        pending = set(changes.pending_ids)
+        state = {slot: [(rid, rid not in pending) for rid, _ in items] for slot, items in state.items()}
+    _write(session, draft.id, state)
+    return state
+
+
+def snapshot(state: SlotState, fields: list[str]) -> dict[str, Any]:
+    """The values of some fields, comparable later to tell whether someone else changed them."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        if name == "pending_ids":
+            out[name] = sorted(rid for items in state.values() for rid, active in items if not active)
+        else:
+            out[name] = [[rid, active] for rid, active in state.get(name, [])]
+    return out
+
+
+def hydrate(session: Session, version: PersonaVersion) -> dict[str, Any]:
+    """The complete form state: ids and values for every slot, lists, pending ones."""
+    state = read_slots(session, version.id)
+    ids = [rid for items in state.values() for rid, _ in items]
+    resources = (
+        {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}
+    )
+
+    def item(rid: str, active: bool) -> dict[str, Any]:
+        resource = resources.get(rid)
+        out: dict[str, Any] = {"id": rid, "value": resource.value if resource else None, "active": active}
+        if resource is not None and resource.meta:
+            out = {
+                "id": rid,
+                "type": resource.meta["type"],
+                "value": resource.meta["value"],
+                "active": active,
+            }
+        return out
+
+    form: dict[str, Any] = {
+        "draft_id": version.id,
+        "persona_id": version.persona_id,
+        "version_number": version.version_number,
+        "status": version.status,
+    }
+    for single in SINGLE_SLOTS:
+        entries = state.get(single.slot, [])
+        form[single.slot] = item(*entries[0]) if entries else None
+        form[single.id_field] = entries[0][0] if entries else None
+    for many in LIST_SLOTS:
+        entries = state.get(many.slot, [])
+        form[many.slot] = [item(rid, active) for rid, active in entries]
+        form[many.id_field] = [rid for rid, _ in entries]
+    flags = [item(rid, active) for rid, active in state.get(FLAGS, [])]
+    form["flags"] = flags
+    form["flag_ids"] = [flag["id"] for flag in flags]
+    persona_active = [f for f in flags if f.get("type") == catalogue.PERSONA_ACTIVE]
+    form["active"] = persona_active[0]["value"] == "true" if persona_active else None
+    form["pending_ids"] = sorted(rid for items in state.values() for rid, active in items if not active)
+    return form
