@@ -177,3 +177,33 @@ def test_promotion_freezes_resources(client: httpx.Client, auth: dict[str, str])
     assert [e["value"] for e in production["resources"]["examples"]] == ["v1"]
     diff = client.get(f"/v1/personas/{pid}/versions/2/diff/1", headers=auth).json()["data"]
     assert [c["field"] for c in diff["changes"]] == ["examples"]
+
+
+def test_every_id_field_selects_an_existing_resource(client: httpx.Client, auth: dict[str, str]) -> None:
+    source = ok(
+        patch(
+            client,
+            auth,
+            name="N",
+            description="D",
+            color="#abc",
+            icon=SVG_ICON,
+            instructions="I",
+            examples=["E"],
+            departments=["Dep"],
+            parameter_fields=["pf"],
+            voices=["V"],
+            flag_ids=[option_id("language", "de")],
+        )
+    )["form_state"]
+    id_fields = [
+        "name_id", "description_id", "color_id", "icon_id", "instructions_id",
+        "example_ids", "department_ids", "parameter_field_ids", "voice_ids", "flag_ids",
+    ]  # fmt: skip
+    copy = ok(patch(client, auth, **{field: source[field] for field in id_fields}))["form_state"]
+    for field in id_fields:
+        assert copy[field] == source[field], field
+    assert copy["draft_id"] != source["draft_id"]
+    # An id wins over text given for the same slot (as the seed says of color/color_id).
+    both = ok(patch(client, auth, color="#000", color_id=source["color_id"]))["form_state"]
+    assert both["color"]["value"] == "#abc"

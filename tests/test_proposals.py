@@ -13,6 +13,7 @@ from greenlight.clock import utcnow
 from greenlight.db import unit_of_work
 from greenlight.drafts.expiry import expire_overdue
 from greenlight.models import DraftEntry, OutboxEvent, Promotion
+from tests.support import Process
 from tests.test_drafts import ok, patch
 
 
@@ -75,7 +76,9 @@ def test_soft_patch_changes_nothing_until_accepted(client: httpx.Client, auth: d
     assert proposal_id == proposal["idempotency_key"]
 
 
-def test_twenty_concurrent_identical_acks(api_url: str, client: httpx.Client, auth: dict[str, str]) -> None:
+def test_twenty_concurrent_identical_acks(
+    api_url: str, client: httpx.Client, auth: dict[str, str], worker: Process
+) -> None:
     form = ok(patch(client, auth, name="Start"))["form_state"]
     key = ok(patch(client, auth, draft_id=form["draft_id"], soft=True, voices=["new voice"]))[
         "idempotency_key"
@@ -92,6 +95,7 @@ def test_twenty_concurrent_identical_acks(api_url: str, client: httpx.Client, au
     assert len({text for _, text in answers}) == 1
     assert len(_events(form["persona_id"], "draft.accepted")) == 1
     assert [v["value"] for v in _state(client, auth, form["draft_id"])["voices"]] == ["new voice"]
+    assert "greenlight.acks.apply" in worker.log_path.read_text()  # its own task, on its own queue
 
     opposite = patch(client, auth, idempotency_key=key, accept=False)
     assert opposite.status_code == 409
