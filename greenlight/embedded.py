@@ -156,10 +156,8 @@ def run_stack() -> None:
         migrate.upgrade()
         key = _ensure_key()
         password = settings.flower_password or secrets.token_urlsafe(12)
-        children = {
-            name: subprocess.Popen(cmd, env=os.environ.copy())
-            for name, cmd in stack_commands(f"{settings.flower_user}:{password}").items()
-        }
+        commands = stack_commands(f"{settings.flower_user}:{password}")
+        children = {name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()}
         print(
             "\nGreenlight is running.\n"
             f"  API:     http://{settings.api_host}:{settings.api_port}  (docs at /docs)\n"
@@ -173,10 +171,12 @@ def run_stack() -> None:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        _supervise(children)
+        _supervise(children, commands)
 
 
-def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> None:
+def _supervise(children: dict[str, subprocess.Popen[bytes]], commands: dict[str, list[str]]) -> None:
+    """Keep every child running until Ctrl-C: a crashed worker or beat is started again, as a
+    process supervisor would in production (kombu can crash a worker when Redis goes away)."""
     stopping = False
 
     def stop(*_: object) -> None:
@@ -187,10 +187,11 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"{name} exited with {child.returncode}; stopping", file=sys.stderr)
-                    stopping = True
+            for name, child in list(children.items()):
+                if child.poll() is not None and not stopping:
+                    print(f"{name} exited with {child.returncode}; starting it again", file=sys.stderr)
+                    time.sleep(1.0)
+                    children[name] = subprocess.Popen(commands[name], env=os.environ.copy())
             time.sleep(0.2)
     finally:
         for child in children.values():

@@ -74,14 +74,53 @@ def services() -> dict[str, str]:
     return {"database_url": settings.database_url, "redis_url": settings.require_redis_url()}
 
 
+class SharedWorkers:
+    """Two worker processes (one prefork node, concurrency 2) and beat, shared by the tests.
+
+    Fault tests stop them to run workers of their own, and the next test gets them back.
+    """
+
+    def __init__(self) -> None:
+        self.node: Process | None = None
+        self.beat: Process | None = None
+
+    def ensure(self) -> Process:
+        if self.node is None or not self.node.alive():
+            self.node = start_worker(concurrency=2)
+        if self.beat is None or not self.beat.alive():
+            self.beat = start_beat(_state["tmp"])
+        return self.node
+
+    def stop(self) -> None:
+        for process in (self.beat, self.node):
+            if process is not None:
+                process.stop()
+        self.node = self.beat = None
+
+
+_shared = SharedWorkers()
+
+
 @pytest.fixture(scope="session")
-def worker(services: dict[str, str]) -> Iterator[Process]:
-    """Two worker processes (one prefork node, concurrency 2) and beat, for the whole session."""
-    node = start_worker(concurrency=2)
-    beat = start_beat(_state["tmp"])
-    yield node
-    beat.stop()
-    node.stop()
+def shared_workers(services: dict[str, str]) -> Iterator[SharedWorkers]:
+    yield _shared
+    _shared.stop()
+
+
+@pytest.fixture
+def worker(shared_workers: SharedWorkers) -> Process:
+    return shared_workers.ensure()
+
+
+@pytest.fixture
+def own_workers(shared_workers: SharedWorkers) -> Iterator[list[Process]]:
+    """No shared workers during the test: it starts (and may kill) its own; all stopped after."""
+    shared_workers.stop()
+    started: list[Process] = []
+    yield started
+    for process in started:
+        if process.alive():
+            process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -60,24 +60,28 @@ class Process:
         self._log.close()
 
 
-def start_worker(concurrency: int = 2, queues: str = "greenlight.operations,greenlight.acks") -> Process:
+def start_worker(
+    concurrency: int = 2,
+    queues: str = "greenlight.operations,greenlight.acks",
+    env: dict[str, str] | None = None,
+) -> Process:
     name = f"worker-{uuid.uuid4().hex[:6]}"
     args = [
         str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "INFO",
         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "-n", f"{name}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
-    worker = Process(name, args)
+    worker = Process(name, args, env)
     _wait_for_log(worker, "ready.", 60)
     return worker
 
 
-def start_beat(schedule_dir: Path) -> Process:
+def start_beat(schedule_dir: Path, env: dict[str, str] | None = None) -> Process:
     args = [
         str(BIN / "celery"), "-A", "workers.app", "beat", "--loglevel", "INFO",
         "--schedule", str(schedule_dir / f"beat-{uuid.uuid4().hex[:6]}"),
     ]  # fmt: skip
-    return Process("beat", args)
+    return Process(f"beat-{uuid.uuid4().hex[:6]}", args, env)
 
 
 def start_api() -> tuple[Process, str]:

@@ -16,9 +16,9 @@ ACKS_QUEUE = "greenlight.acks"
 NOTIFICATIONS_QUEUE = "greenlight.notifications"
 
 
-def make_celery() -> Celery:
+def make_celery(broker_url: str | None = None) -> Celery:
     settings = get_settings()
-    broker = settings.redis_url or "redis://127.0.0.1:6379/0"
+    broker = broker_url or settings.redis_url or "redis://127.0.0.1:6379/0"
     app = Celery("greenlight", broker=broker, include=["workers.tasks"])
     app.conf.update(
         # A message is acknowledged only after its task ran; a killed child puts it back.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from celery import Celery
+
 from greenlight.operations.kinds import DRAFT_ACK
 from workers.app import ACKS_QUEUE, OPERATIONS_QUEUE, app
 
@@ -14,9 +16,12 @@ APPLY_ACK = "greenlight.acks.apply"
 
 
 class CeleryDispatcher:
+    def __init__(self, celery: Celery | None = None):
+        self.app = celery or app
+
     def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
         task, queue = (APPLY_ACK, ACKS_QUEUE) if kind == DRAFT_ACK else (APPLY_OPERATION, OPERATIONS_QUEUE)
         try:
-            app.send_task(task, args=[operation_id], queue=queue)
+            self.app.send_task(task, args=[operation_id], queue=queue)
         except Exception:  # the broker is down: the operation is committed, the sweeper sends it later
             log.warning("could not enqueue operation %s; the sweeper will", operation_id, exc_info=True)

@@ -63,15 +63,22 @@ def _apply(session: Session, persona: Persona, draft: PersonaVersion, changes: R
 
 
 def _event(
-    session: Session, persona: Persona, kind: str, entry: DraftEntry, actor: str, **extra: Any
+    session: Session,
+    persona: Persona,
+    kind: str,
+    entry: DraftEntry,
+    actor: str,
+    operation_id: str | None,
+    **extra: Any,
 ) -> None:
     data = {
         "entry_id": entry.id,
         "draft_id": entry.draft_version_id,
         "actor": actor,
         "fields": _fields(entry),
+        "operation_id": operation_id,
     }
-    emit(session, persona, kind, {**data, **extra}, entry.operation_id)
+    emit(session, persona, kind, {**data, **extra}, operation_id)
 
 
 def _fields(entry: DraftEntry) -> list[str]:
@@ -93,7 +100,7 @@ def create(
     )
     entry = _entry(session, persona, draft, operation_id, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _event(session, persona, "draft.updated", entry, user_id)
+    _event(session, persona, "draft.updated", entry, user_id, operation_id)
     return persona, draft, entry
 
 
@@ -143,11 +150,19 @@ def patch(
         entry = _entry(
             session, persona, draft, operation_id, changes, soft=True, base=base, expires_at=expires
         )
-        _event(session, persona, "draft.proposed", entry, persona.user_id, expires_at=isoformat(expires))
+        _event(
+            session,
+            persona,
+            "draft.proposed",
+            entry,
+            persona.user_id,
+            operation_id,
+            expires_at=isoformat(expires),
+        )
         return entry, draft, "Proposal staged dormant; nothing changed until it is acked with accept=true"
     entry = _entry(session, persona, draft, operation_id, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _event(session, persona, "draft.updated", entry, persona.user_id)
+    _event(session, persona, "draft.updated", entry, persona.user_id, operation_id)
     note = f" (draft {draft_id} is no longer editable; applied to draft {draft.id})" if redirected else ""
     return entry, draft, "Draft updated" + note
 
@@ -211,7 +226,15 @@ def ack(
     entry.draft_version_id = draft.id
     kind = "draft.accepted" if accept else "draft.rejected"
     _event(
-        session, persona, kind, entry, actor, decision=entry.status, reason=reason, forced=force and accept
+        session,
+        persona,
+        kind,
+        entry,
+        actor,
+        operation_id,
+        decision=entry.status,
+        reason=reason,
+        forced=force and accept,
     )
     return entry, draft, f"Proposal {entry.status}"
 
@@ -238,7 +261,8 @@ def expire(session: Session, entry_id: str) -> bool:
     entry.status = EntryStatus.EXPIRED.value
     entry.decided_at = utcnow()
     if persona is not None:
-        _event(session, persona, "draft.expired", entry, "system", decision=entry.status)
+        # Not applied by an operation: no operation id, so it is never mistaken for one's effect.
+        _event(session, persona, "draft.expired", entry, "system", None, decision=entry.status)
     return True
 
 

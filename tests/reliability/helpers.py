@@ -1,0 +1,59 @@
+"""Building workloads for fault tests straight through the domain (no API in the way)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from greenlight.db import unit_of_work
+from greenlight.dispatch import Dispatcher
+from greenlight.keys import create_key
+from greenlight.models import Operation
+from greenlight.operations import kinds
+from greenlight.operations.submit import Submission, submit, submit_inline
+from tests.support import wait_until
+
+
+def make_user() -> str:
+    with unit_of_work() as session:
+        key, _ = create_key(session, f"reliability-{uuid.uuid4().hex[:8]}")
+        return key.user_id
+
+
+def make_persona(user_id: str) -> str:
+    op = submit_inline(user_id, Submission(kinds.PERSONA_CREATE, {"name": "Under fire"}))
+    return op.persona_id
+
+
+def edits_and_promotions(user_id: str, persona_id: str, count: int, dispatcher: Dispatcher) -> list[str]:
+    """Alternate two edits and one promotion, like a team iterating on a persona."""
+    ids = []
+    for i in range(count):
+        if i % 3 == 2:
+            submission = Submission(kinds.PERSONA_PROMOTE, {"notes": f"promote {i}"}, persona_id)
+        else:
+            submission = Submission(
+                kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": f"edit {i}"}}, persona_id
+            )
+        ids.append(submit(user_id, submission, dispatcher).id)
+    return ids
+
+
+def count_done(operation_ids: Iterable[str]) -> int:
+    ids = list(operation_ids)
+    with unit_of_work() as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count()).where(
+                    Operation.id.in_(ids), Operation.status.in_(("succeeded", "failed"))
+                )
+            )
+            or 0
+        )
+
+
+def wait_all_done(operation_ids: list[str], timeout: float = 90) -> None:
+    unique = set(operation_ids)  # an identical ack answers with the operation already queued
+    wait_until(lambda: count_done(unique) == len(unique), timeout=timeout, interval=0.2)

@@ -1,0 +1,107 @@
+"""A mixed random workload over many personas and four worker processes, with SIGKILLs injected,
+checked afterwards by the invariant checker. GREENLIGHT_RELIABILITY_OPS sets its size (CI: 200)."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import new_key
+from tests.reliability.helpers import wait_all_done
+from tests.reliability.invariants import check_persona
+from tests.support import Process, start_beat, start_worker
+
+OPS = int(os.environ.get("GREENLIGHT_RELIABILITY_OPS", "200"))
+PERSONAS = 20
+ENV = {"GREENLIGHT_LOCK_TTL_SECONDS": "2", "GREENLIGHT_SWEEP_AFTER_SECONDS": "2"}
+
+
+class Workload:
+    def __init__(self, http: httpx.Client, seed: int):
+        self.http = http
+        self.rng = random.Random(seed)
+        self.accepted: list[str] = []  # operation ids answered 202
+        self.proposals: list[str] = []  # operation ids of soft proposals
+        self.personas: list[dict[str, Any]] = []
+
+    def _accept(self, response: httpx.Response) -> None:
+        if response.status_code == 202:
+            body = response.json()
+            self.accepted.append(body["data"]["id"] if "data" in body else body["id"])
+        else:  # refused at the door (e.g. an unknown version): a clear 4xx, never a 5xx
+            assert response.status_code < 500, response.text
+
+    def create_personas(self) -> None:
+        for i in range(PERSONAS):
+            response = self.http.post("/persona/draft", json={"name": f"persona {i}", "examples": ["hello"]})
+            assert response.status_code == 200, response.text
+            form = response.json()["form_state"]
+            self.personas.append({"id": form["persona_id"], "draft_id": form["draft_id"]})
+
+    def step(self, i: int) -> None:
+        persona = self.rng.choice(self.personas)
+        pid, action = persona["id"], self.rng.random()
+        if action < 0.3:
+            self._accept(
+                self.http.patch(f"/v1/personas/{pid}/draft", json={"personality_prompt": f"edit {i}"})
+            )
+        elif action < 0.45:
+            response = self.http.post(
+                "/persona/draft",
+                json={"draft_id": persona["draft_id"], "soft": True, "examples": [f"idea {i}"]},
+            )
+            self._accept(response)
+            if response.status_code == 202:
+                self.proposals.append(response.json()["id"])
+        elif action < 0.6:
+            self._ack()
+        elif action < 0.75:
+            self._accept(self.http.post(f"/v1/personas/{pid}/versions/promote"))
+        elif action < 0.9:
+            n = self.rng.randint(1, 6)
+            self._accept(self.http.post(f"/v1/personas/{pid}/versions/{n}/publish"))
+        else:
+            n = self.rng.randint(1, 6)
+            self._accept(self.http.post(f"/v1/personas/{pid}/versions/{n}/unarchive"))
+
+    def _ack(self) -> None:
+        if not self.proposals:
+            return
+        op = self.http.get(f"/v1/operations/{self.rng.choice(self.proposals)}").json()["data"]
+        if op["status"] != "succeeded":
+            return
+        entry = op["result"]["draft"]["idempotency_key"]
+        response = self.http.post(
+            "/persona/draft", json={"idempotency_key": entry, "accept": self.rng.random() < 0.7}
+        )
+        if response.status_code in (200, 409):  # already decided: answered at once, nothing queued
+            return
+        self._accept(response)
+
+
+def test_mixed_workload_with_sigkills(api_url: str, own_workers: list[Process], tmp_path: Path) -> None:
+    headers = {"authorization": new_key(), "Prefer": "respond-async"}
+    nodes = [start_worker(concurrency=2, env=ENV), start_worker(concurrency=2, env=ENV)]  # 4 processes
+    own_workers.extend([*nodes, start_beat(tmp_path, env=ENV)])
+    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as http:
+        workload = Workload(http, seed=20261123)
+        workload.create_personas()
+        for i in range(OPS):
+            workload.step(i)
+            if i in (OPS // 3, 2 * OPS // 3):
+                victim = nodes.pop(0)
+                victim.kill()
+                replacement = start_worker(concurrency=2, env=ENV)
+                nodes.append(replacement)
+                own_workers.append(replacement)
+    assert len(workload.accepted) > OPS // 2
+    wait_all_done(workload.accepted, timeout=180)
+    totals = {"operations": 0, "events": 0, "promotions": 0}
+    for persona in workload.personas:
+        for key, value in check_persona(persona["id"]).items():
+            totals[key] += value
+    assert totals["promotions"] > 0 and totals["operations"] >= len(workload.accepted)
