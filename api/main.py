@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import errors
+from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.routers import operations, personas
 from api.waiter import OperationWaiter
+from greenlight.logs import configure_logging
 
 
 def create_app() -> FastAPI:
@@ -26,9 +27,11 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Review, promote and roll back versioned AI-agent personas.",
         lifespan=lifespan,
+        dependencies=[Depends(bind_path_ids)],
     )
     app.state.waiter = waiter
     errors.install(app)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(personas.router)
     app.include_router(operations.router)
 
@@ -39,5 +42,5 @@ def create_app() -> FastAPI:
     return app
 
 
-logging.basicConfig(level=logging.INFO)
+configure_logging("api")
 app = create_app()

@@ -105,6 +105,21 @@ def start_api() -> tuple[Process, str]:
         time.sleep(0.1)
 
 
+def log_lines(pattern: str = "*.log") -> list[dict[str, object]]:
+    """Every JSON line the test processes have written so far (other lines are skipped)."""
+    import json
+
+    lines: list[dict[str, object]] = []
+    for path in sorted(ARTIFACTS.glob(pattern)):
+        for raw in path.read_text(errors="replace").splitlines():
+            if raw.startswith("{"):
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
+    return lines
+
+
 def _wait_for_log(process: Process, text: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
