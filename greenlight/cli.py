@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from greenlight import keys as keys_service
@@ -10,7 +12,10 @@ from greenlight.db import unit_of_work
 
 @click.group()
 def main() -> None:
-    """Greenlight: review, promote and roll back versioned AI-agent personas."""
+    """Greenlight: review, promote and roll back versioned AI-agent personas.
+
+    Settings come from GREENLIGHT_* environment variables (see README).
+    """
 
 
 @main.command()
@@ -47,14 +52,64 @@ def run() -> None:
 
 
 @main.command()
+@click.option("--workers", type=int, default=None, help="Worker processes [GREENLIGHT_API_WORKERS].")
+@click.option("--host", default=None, help="Interface to listen on [GREENLIGHT_API_HOST].")
+@click.option("--port", type=int, default=None, help="Port [GREENLIGHT_API_PORT].")
+def api(workers: int | None, host: str | None, port: int | None) -> None:
+    """Serve the API: gunicorn with uvicorn workers (see api/gunicorn_conf.py for why)."""
+    from greenlight.processes import api_command
+
+    _exec(api_command(workers, host, port))
+
+
+@main.command()
+@click.option(
+    "--queues",
+    "-Q",
+    default="greenlight.operations,greenlight.acks",
+    show_default=True,
+    help="Comma-separated queues to consume (notifications run in their own workers).",
+)
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Prefork children [GREENLIGHT_WORKER_CONCURRENCY]."
+)
+@click.option(
+    "--name", "-n", default="worker@%h", show_default=True, help="Node name; must be unique per host."
+)
+def worker(queues: str, concurrency: int | None, name: str) -> None:
+    """Run a Celery worker. Run as many as you like, on as many machines as you like."""
+    from greenlight.processes import worker_command
+
+    _exec(worker_command(queues, concurrency, name))
+
+
+@main.command()
+@click.option(
+    "--schedule",
+    default="var/celerybeat-schedule",
+    show_default=True,
+    help="File where beat keeps its last run times.",
+)
+def beat(schedule: str) -> None:
+    """Run Celery beat (the sweeper's clock). Run exactly one per deployment."""
+    from greenlight.processes import beat_command
+
+    os.makedirs(os.path.dirname(os.path.abspath(schedule)), exist_ok=True)
+    _exec(beat_command(schedule))
+
+
+@main.command()
 @click.option("--address", default="127.0.0.1", show_default=True, help="Interface Flower listens on.")
 def flower(address: str) -> None:
     """Run Flower with basic auth (a password is generated and printed when none is set)."""
-    import os
-
     from greenlight.embedded import flower_command
 
     command, password_note = flower_command(address)
     if password_note:
         click.echo(password_note, err=True)
+    _exec(command)
+
+
+def _exec(command: list[str]) -> None:
+    """Replace this process, so signals reach the server directly (e.g. docker stop)."""
     os.execvp(command[0], command)
