@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api import errors
 from api.request_context import RequestContextMiddleware, bind_path_ids
-from api.routers import operations, personas
+from api.routers import operations, operator, personas
 from api.waiter import OperationWaiter
 from greenlight.logs import configure_logging
 
@@ -32,10 +32,11 @@ def create_app() -> FastAPI:
     app.state.waiter = waiter
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
+    app.include_router(operator.router)
     app.include_router(personas.router)
     app.include_router(operations.router)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    @app.get("/healthz", tags=["operator"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -60,14 +60,18 @@ class Process:
         self._log.close()
 
 
-def start_worker(concurrency: int = 2, queues: str = "greenlight.operations,greenlight.acks") -> Process:
+def start_worker(
+    concurrency: int = 2,
+    queues: str = "greenlight.operations,greenlight.acks",
+    env: dict[str, str] | None = None,
+) -> Process:
     name = f"worker-{uuid.uuid4().hex[:6]}"
     args = [
         str(BIN / "celery"), "-A", "workers.app", "worker", "--loglevel", "INFO",
         "--concurrency", str(concurrency), "--pool", "prefork", "-Q", queues, "-n", f"{name}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
-    worker = Process(name, args)
+    worker = Process(name, args, env)
     _wait_for_log(worker, "ready.", 60)
     return worker
 
@@ -80,18 +84,25 @@ def start_beat(schedule_dir: Path) -> Process:
     return Process("beat", args)
 
 
-def start_api() -> tuple[Process, str]:
+def start_api(
+    env: dict[str, str] | None = None, name: str = "api", gunicorn_workers: int | None = None
+) -> tuple[Process, str]:
+    """The API under uvicorn, or as in production (`greenlight api`: gunicorn) with ``gunicorn_workers``."""
     port = free_port()
-    args = [
-        str(BIN / "uvicorn"),
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
-    api = Process("api", args)
+    if gunicorn_workers:
+        args = [str(BIN / "greenlight"), "api", "--workers", str(gunicorn_workers), "--host", "127.0.0.1"]
+        args += ["--port", str(port)]
+    else:
+        args = [
+            str(BIN / "uvicorn"),
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+    api = Process(name, args, env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
