@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.responses import ReadinessReport
 from greenlight import metrics
 from greenlight.readiness import Report, run_checks, storage_checks
 from greenlight.settings import get_settings
@@ -34,6 +35,8 @@ def _readiness() -> Report:
 @router.get(
     "/readyz",
     summary="Ready to serve: database, migrations, Redis and at least one worker",
+    response_model=ReadinessReport,
+    responses={503: {"model": ReadinessReport, "description": "A check failed; `failed` names it"}},
 )
 async def readyz() -> Response:
     report = await run_in_threadpool(_readiness)
