@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
 from greenlight import keys as keys_service
+from greenlight.commands.errors import GreenlightGroup
+from greenlight.commands.ops import ops
+from greenlight.commands.output import table, timestamp
+from greenlight.commands.webhooks import webhooks
 from greenlight.db import unit_of_work
 
 
-@click.group()
+@click.group(cls=GreenlightGroup)
 def main() -> None:
     """Greenlight: review, promote and roll back versioned AI-agent personas.
 
     Settings come from GREENLIGHT_* environment variables (see README).
     """
+
+
+main.add_command(ops)
+main.add_command(webhooks)
 
 
 @main.command()
@@ -29,7 +38,7 @@ def migrate() -> None:
 
 @main.group()
 def keys() -> None:
-    """Manage API keys."""
+    """Manage API keys (only their hashes are stored)."""
 
 
 @keys.command("create")
@@ -41,6 +50,33 @@ def keys_create(user_name: str) -> None:
         key_id = key.id
     click.echo(raw)
     click.echo(f"key id {key_id} for user {user_name}", err=True)
+
+
+@keys.command("list")
+@click.option("--user", "user_name", default=None, help="Only this user's keys.")
+def keys_list(user_name: str | None) -> None:
+    """List keys: id, prefix, user, created and revoked times (never the key itself)."""
+    with unit_of_work() as session:
+        rows: list[list[Any]] = [
+            [key.id, key.prefix + "…", user.name, timestamp(key.created_at), timestamp(key.revoked_at) or "-"]
+            for key, user in keys_service.list_keys(session, user_name)
+        ]
+    if not rows:
+        click.echo("no keys", err=True)
+        return
+    click.echo(table(["ID", "PREFIX", "USER", "CREATED", "REVOKED"], rows))
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke a key, given its id or its prefix (as `keys list` shows it, without the …).
+
+    Requests with it are refused at once (401).
+    """
+    with unit_of_work() as session:
+        revoked = keys_service.revoke_key(session, key.rstrip("…"))
+        click.echo(f"revoked key {revoked.id} ({revoked.prefix}…) at {timestamp(revoked.revoked_at)}")
 
 
 @main.command()
