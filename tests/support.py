@@ -116,6 +116,27 @@ def start_api(
         time.sleep(0.1)
 
 
+def start_flower(basic_auth: str) -> tuple[Process, str]:
+    """Flower against the test broker, as `greenlight flower` runs it (basic auth on)."""
+    port = free_port()
+    args = [
+        str(BIN / "celery"), "-A", "workers.app", "flower", f"--port={port}", "--address=127.0.0.1",
+        f"--basic-auth={basic_auth}",
+    ]  # fmt: skip
+    flower = Process("flower", args)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthcheck", timeout=1).status_code == 200:
+                return flower, base
+        except httpx.HTTPError:
+            pass
+        if not flower.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"Flower did not start; see {flower.log_path}")
+        time.sleep(0.1)
+
+
 def log_lines(pattern: str = "*.log") -> list[dict[str, object]]:
     """Every JSON line the test processes have written so far (other lines are skipped)."""
     import json
