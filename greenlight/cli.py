@@ -13,6 +13,7 @@ from greenlight.commands.ops import ops
 from greenlight.commands.output import table, timestamp
 from greenlight.commands.webhooks import webhooks
 from greenlight.db import unit_of_work
+from greenlight.processes import ENGINE_QUEUES
 
 
 @click.group(cls=GreenlightGroup)
@@ -102,7 +103,7 @@ def api(workers: int | None, host: str | None, port: int | None) -> None:
 @click.option(
     "--queues",
     "-Q",
-    default="greenlight.operations,greenlight.acks",
+    default=ENGINE_QUEUES,
     show_default=True,
     help="Comma-separated queues to consume (notifications run in their own workers).",
 )

@@ -43,6 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from greenlight.clock import utcnow
 from greenlight.db import get_engine
 from greenlight.models import Operation, OperationStatus, OutboxEvent
+from greenlight.models.base import UTCDateTime
 from greenlight.models.operations import PENDING_STATUSES
 from greenlight.settings import get_settings
 
@@ -130,8 +131,6 @@ def _webhook_deliveries(connection: Connection) -> dict[str, int] | None:
 
 
 def _from_database(snapshot: Snapshot) -> None:
-    from greenlight.models.base import UTCDateTime
-
     with get_engine().connect() as connection:
         rows = connection.execute(
             select(Operation.kind, Operation.status, func.count()).group_by(Operation.kind, Operation.status)
