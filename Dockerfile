@@ -14,4 +14,5 @@ RUN pip install --no-cache-dir -e . && useradd --create-home greenlight
 USER greenlight
 
 EXPOSE 8000 5555
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# The API as in production: gunicorn with uvicorn workers (GREENLIGHT_API_WORKERS).
+CMD ["greenlight", "api", "--host", "0.0.0.0", "--port", "8000"]

@@ -18,7 +18,10 @@ T = TypeVar("T")
 
 # Documented in OpenAPI; the raw key (Bland) and "Bearer <key>" (Retell) are both accepted.
 api_key_header = APIKeyHeader(
-    name="authorization", auto_error=False, description="API key, raw or `Bearer <key>`"
+    name="authorization",
+    scheme_name="ApiKey",
+    auto_error=False,
+    description="The API key in `authorization`, raw (`authorization: gl_...`) or as `Bearer <key>`.",
 )
 
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api import errors
-from api.routers import drafts, lifecycle, operations, personas, retell
+from api import errors, openapi
+from api.request_context import RequestContextMiddleware, bind_path_ids
+from api.responses import HealthStatus
+from api.routers import drafts, lifecycle, operations, operator, personas, retell
 from api.waiter import OperationWaiter
+from greenlight.logs import configure_logging
+
+DESCRIPTION = """Review, promote and roll back versioned AI-agent personas.
+
+Every `/v1` endpoint takes the API key in `authorization`, raw or as `Bearer <key>`, and
+answers in the envelope `{"data": ..., "errors": null}`, or `{"data": null, "errors":
+[{"error", "message", "details"}]}` on failure. Mutating endpoints accept `Idempotency-Key`.
+Every response carries `X-Request-ID` (the caller's, when it sent a valid one).
+"""
 
 
 def create_app() -> FastAPI:
@@ -24,11 +34,15 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Greenlight",
         version="0.1.0",
-        description="Review, promote and roll back versioned AI-agent personas.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(bind_path_ids)],
     )
     app.state.waiter = waiter
     errors.install(app)
+    openapi.install(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(operator.router)
     app.include_router(personas.router)
     app.include_router(lifecycle.router)
     app.include_router(operations.router)
@@ -36,12 +50,12 @@ def create_app() -> FastAPI:
     app.include_router(drafts.router)
     app.include_router(drafts.native)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    @app.get("/healthz", tags=["operator"], summary="The process is alive", response_model=HealthStatus)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
 
 
-logging.basicConfig(level=logging.INFO)
+configure_logging("api")
 app = create_app()

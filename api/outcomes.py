@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -11,10 +12,13 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import in_transaction
 from api.errors import ErrorStyle, style_for
 from api.waiter import OperationWaiter
+from greenlight import logs
 from greenlight.errors import error_from_dict
 from greenlight.keys import Principal
 from greenlight.models import Operation, OperationStatus
 from greenlight.operations.query import get_operation, operation_to_dict
+
+log = logging.getLogger(__name__)
 
 
 def accepted(request: Request, op: Operation) -> JSONResponse:
@@ -32,6 +36,10 @@ async def respond(
     on_success: Callable[[dict[str, Any]], Response],
     waiter: OperationWaiter,
 ) -> Response:
+    logs.bind(operation_id=op.id, persona_id=op.persona_id)
+    log.info(
+        "operation %s %s", op.kind, op.status, extra={"kind": op.kind, "status": op.status, "wait": wait}
+    )
     if wait > 0:
 
         async def load() -> Operation:

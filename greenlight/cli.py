@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
 
 from greenlight import keys as keys_service
+from greenlight.commands.errors import GreenlightGroup
+from greenlight.commands.ops import ops
+from greenlight.commands.output import table, timestamp
+from greenlight.commands.webhooks import webhooks
 from greenlight.db import unit_of_work
+from greenlight.processes import ENGINE_QUEUES
 
 
-@click.group()
+@click.group(cls=GreenlightGroup)
 def main() -> None:
-    """Greenlight: review, promote and roll back versioned AI-agent personas."""
+    """Greenlight: review, promote and roll back versioned AI-agent personas.
+
+    Settings come from GREENLIGHT_* environment variables (see README).
+    """
+
+
+main.add_command(ops)
+main.add_command(webhooks)
 
 
 @main.command()
@@ -24,7 +39,7 @@ def migrate() -> None:
 
 @main.group()
 def keys() -> None:
-    """Manage API keys."""
+    """Manage API keys (only their hashes are stored)."""
 
 
 @keys.command("create")
@@ -38,6 +53,33 @@ def keys_create(user_name: str) -> None:
     click.echo(f"key id {key_id} for user {user_name}", err=True)
 
 
+@keys.command("list")
+@click.option("--user", "user_name", default=None, help="Only this user's keys.")
+def keys_list(user_name: str | None) -> None:
+    """List keys: id, prefix, user, created and revoked times (never the key itself)."""
+    with unit_of_work() as session:
+        rows: list[list[Any]] = [
+            [key.id, key.prefix + "…", user.name, timestamp(key.created_at), timestamp(key.revoked_at) or "-"]
+            for key, user in keys_service.list_keys(session, user_name)
+        ]
+    if not rows:
+        click.echo("no keys", err=True)
+        return
+    click.echo(table(["ID", "PREFIX", "USER", "CREATED", "REVOKED"], rows))
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke a key, given its id or its prefix (as `keys list` shows it, without the …).
+
+    Requests with it are refused at once (401).
+    """
+    with unit_of_work() as session:
+        revoked = keys_service.revoke_key(session, key.rstrip("…"))
+        click.echo(f"revoked key {revoked.id} ({revoked.prefix}…) at {timestamp(revoked.revoked_at)}")
+
+
 @main.command()
 def run() -> None:
     """Run the whole service locally: Redis (embedded unless set), API, worker, beat and Flower."""
@@ -47,14 +89,64 @@ def run() -> None:
 
 
 @main.command()
+@click.option("--workers", type=int, default=None, help="Worker processes [GREENLIGHT_API_WORKERS].")
+@click.option("--host", default=None, help="Interface to listen on [GREENLIGHT_API_HOST].")
+@click.option("--port", type=int, default=None, help="Port [GREENLIGHT_API_PORT].")
+def api(workers: int | None, host: str | None, port: int | None) -> None:
+    """Serve the API: gunicorn with uvicorn workers (see api/gunicorn_conf.py for why)."""
+    from greenlight.processes import api_command
+
+    _exec(api_command(workers, host, port))
+
+
+@main.command()
+@click.option(
+    "--queues",
+    "-Q",
+    default=ENGINE_QUEUES,
+    show_default=True,
+    help="Comma-separated queues to consume (notifications run in their own workers).",
+)
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="Prefork children [GREENLIGHT_WORKER_CONCURRENCY]."
+)
+@click.option(
+    "--name", "-n", default="worker@%h", show_default=True, help="Node name; must be unique per host."
+)
+def worker(queues: str, concurrency: int | None, name: str) -> None:
+    """Run a Celery worker. Run as many as you like, on as many machines as you like."""
+    from greenlight.processes import worker_command
+
+    _exec(worker_command(queues, concurrency, name))
+
+
+@main.command()
+@click.option(
+    "--schedule",
+    default="var/celerybeat-schedule",
+    show_default=True,
+    help="File where beat keeps its last run times.",
+)
+def beat(schedule: str) -> None:
+    """Run Celery beat (the sweeper's clock). Run exactly one per deployment."""
+    from greenlight.processes import beat_command
+
+    os.makedirs(os.path.dirname(os.path.abspath(schedule)), exist_ok=True)
+    _exec(beat_command(schedule))
+
+
+@main.command()
 @click.option("--address", default="127.0.0.1", show_default=True, help="Interface Flower listens on.")
 def flower(address: str) -> None:
     """Run Flower with basic auth (a password is generated and printed when none is set)."""
-    import os
-
     from greenlight.embedded import flower_command
 
     command, password_note = flower_command(address)
     if password_note:
         click.echo(password_note, err=True)
+    _exec(command)
+
+
+def _exec(command: list[str]) -> None:
+    """Replace this process, so signals reach the server directly (e.g. docker stop)."""
     os.execvp(command[0], command)

@@ -90,20 +90,14 @@ def _bin(name: str) -> str:
 
 
 def stack_commands(flower_auth: str) -> dict[str, list[str]]:
-    settings = get_settings()
-    port = str(settings.api_port)
+    from greenlight.processes import ALL_QUEUES, api_command, beat_command, worker_command
+
     return {
-        "api": [_bin("uvicorn"), "api.main:app", "--host", settings.api_host, "--port", port],
-        "worker": [
-            _bin("celery"), "-A", "workers.app", "worker", "--loglevel", "INFO", "--concurrency", "2",
-            "-Q", "greenlight.operations,greenlight.acks,greenlight.notifications", "-n", "worker@%h",
-        ],
-        "beat": [
-            _bin("celery"), "-A", "workers.app", "beat", "--loglevel", "INFO",
-            "--schedule", str(Path("var") / "celerybeat-schedule"),
-        ],
+        "api": api_command(),
+        "worker": worker_command(queues=ALL_QUEUES),
+        "beat": beat_command(str(Path("var") / "celerybeat-schedule")),
         "flower": flower_command("127.0.0.1", flower_auth)[0],
-    }  # fmt: skip
+    }
 
 
 def flower_command(address: str, basic_auth: str | None = None) -> tuple[list[str], str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -29,8 +30,17 @@ def upgrade(revision: str = "head") -> None:
         ensure_catalogue(session)
 
 
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration in this build (it cannot change while the process runs)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision() -> str | None:
+    with get_engine().connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def is_current() -> bool:
     """True when the database is at the newest migration (used by /readyz)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with get_engine().connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+    return current_revision() == head_revision()

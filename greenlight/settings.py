@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Running it like production
+    api_workers: int = 1  # gunicorn worker processes behind `greenlight api`
+    worker_concurrency: int = 2  # prefork children of `greenlight worker`
+    readiness_timeout_seconds: float = 2.0  # /readyz answers within this, whatever hangs
+
     def require_redis_url(self) -> str:
         if not self.redis_url:
             raise RuntimeError("GREENLIGHT_REDIS_URL is not set (`greenlight run` starts an embedded Redis)")

@@ -84,18 +84,25 @@ def start_beat(schedule_dir: Path, env: dict[str, str] | None = None) -> Process
     return Process(f"beat-{uuid.uuid4().hex[:6]}", args, env)
 
 
-def start_api() -> tuple[Process, str]:
+def start_api(
+    env: dict[str, str] | None = None, name: str = "api", gunicorn_workers: int | None = None
+) -> tuple[Process, str]:
+    """The API under uvicorn, or as in production (`greenlight api`: gunicorn) with ``gunicorn_workers``."""
     port = free_port()
-    args = [
-        str(BIN / "uvicorn"),
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
-    api = Process("api", args)
+    if gunicorn_workers:
+        args = [str(BIN / "greenlight"), "api", "--workers", str(gunicorn_workers), "--host", "127.0.0.1"]
+        args += ["--port", str(port)]
+    else:
+        args = [
+            str(BIN / "uvicorn"),
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+    api = Process(name, args, env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -107,6 +114,42 @@ def start_api() -> tuple[Process, str]:
         if not api.alive() or time.monotonic() > deadline:
             raise RuntimeError(f"API did not start; see {api.log_path}")
         time.sleep(0.1)
+
+
+def start_flower(basic_auth: str) -> tuple[Process, str]:
+    """Flower against the test broker, as `greenlight flower` runs it (basic auth on)."""
+    port = free_port()
+    args = [
+        str(BIN / "celery"), "-A", "workers.app", "flower", f"--port={port}", "--address=127.0.0.1",
+        f"--basic-auth={basic_auth}",
+    ]  # fmt: skip
+    flower = Process("flower", args)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthcheck", timeout=1).status_code == 200:
+                return flower, base
+        except httpx.HTTPError:
+            pass
+        if not flower.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"Flower did not start; see {flower.log_path}")
+        time.sleep(0.1)
+
+
+def log_lines(pattern: str = "*.log") -> list[dict[str, object]]:
+    """Every JSON line the test processes have written so far (other lines are skipped)."""
+    import json
+
+    lines: list[dict[str, object]] = []
+    for path in sorted(ARTIFACTS.glob(pattern)):
+        for raw in path.read_text(errors="replace").splitlines():
+            if raw.startswith("{"):
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
+    return lines
 
 
 def _wait_for_log(process: Process, text: str, timeout: float) -> None:

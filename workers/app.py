@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 from kombu import Queue
 
+from greenlight import logs
 from greenlight.db import dispose_engine
 from greenlight.settings import get_settings
 
@@ -70,3 +72,20 @@ app = make_celery()
 def _reset_connections_after_fork(**_: Any) -> None:
     # A forked child must not share its parent's database sockets.
     dispose_engine()
+
+
+@setup_logging.connect
+def _json_logs(loglevel: int | str | None = None, **_: Any) -> None:
+    # Connecting here stops Celery from installing its own handlers: every line is JSON.
+    logs.configure_logging("beat" if "beat" in sys.argv else "worker", loglevel)
+
+
+@task_prerun.connect
+def _open_task_log_context(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    # Tasks bind the ids they work on (operation_id, persona_id) into this context.
+    logs.replace_context(task_id=task_id, task=task.name if task is not None else None)
+
+
+@task_postrun.connect
+def _close_task_log_context(**_: Any) -> None:
+    logs.clear_context()

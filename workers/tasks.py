@@ -7,6 +7,7 @@ import logging
 import redis
 from sqlalchemy.exc import DBAPIError
 
+from greenlight import logs
 from greenlight.db import unit_of_work
 from greenlight.drafts.expiry import expire_overdue
 from greenlight.operations.engine import Engine
@@ -31,6 +32,7 @@ RETRYABLE = (DBAPIError, redis.RedisError)
     max_retries=None,
 )
 def apply_operation(operation_id: str) -> int:
+    logs.bind(operation_id=operation_id)
     return Engine().run(operation_id)
 
 

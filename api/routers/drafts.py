@@ -11,6 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
 from api.outcomes import envelope, respond
+from api.responses import (
+    ACCEPTED_PLAIN,
+    READ_ERRORS,
+    DraftFormStateResponse,
+    FlagCatalogueResponse,
+    PatchPersonaDraftApiResponse,
+    ProposalListEnvelope,
+    draft_error_responses,
+)
 from api.schemas_drafts import PatchPersonaDraftApiRequest
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
@@ -112,7 +121,12 @@ async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Opera
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
 
 
-@router.post("/persona/draft", summary="Patch persona draft (composable), propose (soft), or ack a proposal")
+@router.post(
+    "/persona/draft",
+    summary="Patch persona draft (composable), propose (soft), or ack a proposal",
+    response_model=PatchPersonaDraftApiResponse,
+    responses=ACCEPTED_PLAIN | draft_error_responses(400, 401, 404, 409, 422, 500),
+)
 async def patch_persona_draft(
     request: Request,
     body: PatchPersonaDraftApiRequest,
@@ -136,12 +150,22 @@ def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]
     return {"success": True, "draft_id": version.id, "form_state": connections.hydrate(session, version)}
 
 
-@router.get("/persona/draft/{draft_id}", summary="The draft's complete form state")
+@router.get(
+    "/persona/draft/{draft_id}",
+    summary="The draft's complete form state",
+    response_model=DraftFormStateResponse,
+    responses=draft_error_responses(401, 404, 422, 500),
+)
 async def read_persona_draft(draft_id: str, principal: CurrentPrincipal) -> Response:
     return JSONResponse(await in_transaction(_form_state, principal.user_id, draft_id))
 
 
-@router.get("/persona/flags", summary="The flag catalogue: option ids, their type and value")
+@router.get(
+    "/persona/flags",
+    summary="The flag catalogue: option ids, their type and value",
+    response_model=FlagCatalogueResponse,
+    responses=draft_error_responses(401, 500),
+)
 async def flag_catalogue(principal: CurrentPrincipal) -> Response:
     return JSONResponse({"success": True, "flags": catalogue.all_options()})
 
@@ -151,7 +175,12 @@ def _proposals(session: Session, user_id: str, persona_id: str, status: str | No
     return [drafts.entry_to_dict(entry) for entry in drafts.list_proposals(session, persona, status)]
 
 
-@native.get("/proposals", summary="A persona's proposals (soft drafts) with their state, newest first")
+@native.get(
+    "/proposals",
+    summary="A persona's proposals (soft drafts) with their state, newest first",
+    response_model=ProposalListEnvelope,
+    responses=READ_ERRORS,
+)
 async def proposals(
     persona_id: str,
     principal: CurrentPrincipal,

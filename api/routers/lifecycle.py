@@ -21,6 +21,19 @@ from api.deps import (
     wait_seconds,
 )
 from api.outcomes import envelope, respond
+from api.responses import (
+    ACCEPTED,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    DiffEnvelope,
+    PersonaEnvelope,
+    ProductionEnvelope,
+    PromotionPageEnvelope,
+    ScheduleEnvelope,
+    ScheduleListEnvelope,
+    VersionEnvelope,
+    error_responses,
+)
 from api.schemas import PublishRequest, promotion_payload
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from greenlight.db import unit_of_work
@@ -44,12 +57,19 @@ def _version(session: Session, user_id: str, persona_id: str, number: int) -> di
     return version_to_dict(get_version(session, get_owned_persona(session, user_id, persona_id), number))
 
 
-@router.get("/versions/{number}", summary="Read one version")
+@router.get(
+    "/versions/{number}", summary="Read one version", response_model=VersionEnvelope, responses=READ_ERRORS
+)
 async def read_version(persona_id: str, number: int, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_version, principal.user_id, persona_id, number))
 
 
-@router.post("/versions/{number}/publish", summary="Publish a draft version in place (promote it)")
+@router.post(
+    "/versions/{number}/publish",
+    summary="Publish a draft version in place (promote it)",
+    response_model=PersonaEnvelope,
+    responses=ACCEPTED | WRITE_ERRORS,
+)
 async def publish(
     request: Request,
     persona_id: str,
@@ -78,7 +98,10 @@ async def publish(
 
 
 @router.post(
-    "/versions/{number}/unarchive", summary="Return an archived version to draft (before a rollback)"
+    "/versions/{number}/unarchive",
+    summary="Return an archived version to draft (before a rollback)",
+    response_model=VersionEnvelope,
+    responses=ACCEPTED | WRITE_ERRORS,
 )
 async def unarchive(
     request: Request,
@@ -102,7 +125,12 @@ def _history(session: Session, user_id: str, persona_id: str, query: history.His
     return {"items": [history.promotion_to_dict(row) for row in rows], "next_cursor": next_cursor}
 
 
-@router.get("/promotions", summary="Promotion history, newest first")
+@router.get(
+    "/promotions",
+    summary="Promotion history, newest first",
+    response_model=PromotionPageEnvelope,
+    responses=READ_ERRORS | error_responses(400),
+)
 async def promotions(
     persona_id: str,
     principal: CurrentPrincipal,
@@ -140,7 +168,12 @@ def _production_now(user_id: str, persona_id: str) -> tuple[str, dict[str, Any]]
     return found
 
 
-@router.get("/production", summary="The production configuration agents run (ETag, never stale)")
+@router.get(
+    "/production",
+    summary="The production configuration agents run (ETag, never stale)",
+    response_model=ProductionEnvelope,
+    responses=READ_ERRORS | {304: {"description": "Not modified: the ETag in If-None-Match is current"}},
+)
 async def production(
     persona_id: str,
     principal: CurrentPrincipal,
@@ -163,7 +196,12 @@ def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> di
     return diff_versions(session, get_version(session, persona, a), get_version(session, persona, b))
 
 
-@router.get("/versions/{a}/diff/{b}", summary="Field-by-field difference between two versions")
+@router.get(
+    "/versions/{a}/diff/{b}",
+    summary="Field-by-field difference between two versions",
+    response_model=DiffEnvelope,
+    responses=READ_ERRORS,
+)
 async def diff(persona_id: str, a: int, b: int, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_diff, principal.user_id, persona_id, a, b))
 
@@ -177,12 +215,22 @@ def _check_schedule(session: Session, user_id: str, persona_id: str, schedule_id
     get_schedule(session, get_owned_persona(session, user_id, persona_id), schedule_id)
 
 
-@router.get("/scheduled-promotions", summary="Scheduled promotions, latest run time first")
+@router.get(
+    "/scheduled-promotions",
+    summary="Scheduled promotions, latest run time first",
+    response_model=ScheduleListEnvelope,
+    responses=READ_ERRORS,
+)
 async def scheduled(persona_id: str, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_schedules, principal.user_id, persona_id))
 
 
-@router.delete("/scheduled-promotions/{schedule_id}", summary="Cancel a scheduled promotion before it runs")
+@router.delete(
+    "/scheduled-promotions/{schedule_id}",
+    summary="Cancel a scheduled promotion before it runs",
+    response_model=ScheduleEnvelope,
+    responses=ACCEPTED | WRITE_ERRORS,
+)
 async def cancel_scheduled(
     request: Request,
     persona_id: str,

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, in_transaction
 from api.outcomes import envelope
+from api.responses import READ_ERRORS, OperationEnvelope
 from greenlight.operations.query import get_operation, operation_to_dict
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
@@ -17,6 +18,11 @@ def _read(session: Session, user_id: str, operation_id: str) -> dict[str, object
     return operation_to_dict(get_operation(session, user_id, operation_id))
 
 
-@router.get("/{operation_id}", summary="Read an operation's status, result or error")
+@router.get(
+    "/{operation_id}",
+    summary="Read an operation's status, result or error",
+    response_model=OperationEnvelope,
+    responses=READ_ERRORS,
+)
 async def read_operation(operation_id: str, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_read, principal.user_id, operation_id))

@@ -19,6 +19,15 @@ from api.deps import (
     wait_seconds,
 )
 from api.outcomes import envelope, respond
+from api.responses import (
+    ACCEPTED,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    OperationEnvelope,
+    PersonaEnvelope,
+    VersionListEnvelope,
+    error_responses,
+)
 from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest, promotion_payload
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from greenlight.operations import kinds
@@ -43,7 +52,13 @@ def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict
     return [version_to_dict(version) for version in list_versions(session, persona)]
 
 
-@router.post("", status_code=201, summary="Create a persona with its first draft")
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a persona with its first draft",
+    response_model=PersonaEnvelope,
+    responses=error_responses(400, 401, 422, 500),
+)
 async def create_persona(
     body: PersonaCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
 ) -> Response:
@@ -56,17 +71,37 @@ async def create_persona(
     return envelope(_persona_data(op.result or {}), status_code=201)
 
 
-@router.get("/{persona_id}", summary="Read a persona with its production and draft versions")
+@router.get(
+    "/{persona_id}",
+    summary="Read a persona with its production and draft versions",
+    response_model=PersonaEnvelope,
+    responses=READ_ERRORS,
+)
 async def read_persona(persona_id: str, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_read_persona, principal.user_id, persona_id))
 
 
-@router.get("/{persona_id}/versions", summary="List a persona's versions, oldest first")
+@router.get(
+    "/{persona_id}/versions",
+    summary="List a persona's versions, oldest first",
+    response_model=VersionListEnvelope,
+    responses=READ_ERRORS,
+)
 async def read_versions(persona_id: str, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_read_versions, principal.user_id, persona_id))
 
 
-@router.patch("/{persona_id}/draft", status_code=202, summary="Edit the current draft (asynchronous)")
+@router.patch(
+    "/{persona_id}/draft",
+    status_code=202,
+    summary="Edit the current draft (asynchronous)",
+    description="Answers 202 with the operation at once, or 200 with the persona when "
+    "`Prefer: wait=N` was sent and the edit was applied within N seconds.",
+    response_model=OperationEnvelope,
+    responses=ACCEPTED
+    | {200: {"model": PersonaEnvelope, "description": "Applied within the wait"}}
+    | WRITE_ERRORS,
+)
 async def update_draft(
     request: Request,
     persona_id: str,
@@ -83,7 +118,15 @@ async def update_draft(
     )
 
 
-@router.post("/{persona_id}/versions/promote", summary="Promote the persona's draft version to production")
+@router.post(
+    "/{persona_id}/versions/promote",
+    summary="Promote the persona's draft version to production",
+    description="Bland's promote: the draft's content becomes a new production version and the "
+    "previous one is archived. Waits for the outcome by default (up to 30 s); "
+    "`Prefer: respond-async` answers 202 with the operation at once.",
+    response_model=PersonaEnvelope,
+    responses=ACCEPTED | error_responses(400, 401, 404, 409, 422, 500, extra={400: ("no_draft_version",)}),
+)
 async def promote(
     request: Request,
     persona_id: str,

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, PreferHeader, Waiter, wait_seconds
 from api.outcomes import respond
+from api.responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
 from api.schemas import RetellPublishRequest, promotion_payload
 from api.submitting import submit_for_persona
 from greenlight.operations import kinds
@@ -18,7 +19,8 @@ router = APIRouter(tags=["retell"])
 @router.post(
     "/publish-agent-version/{agent_id}",
     summary="Publish an existing draft version in place",
-    responses={200: {"description": "Agent version published successfully."}},
+    response_model=RetellPublished,
+    responses=ACCEPTED_PLAIN | retell_error_responses(400, 401, 404, 409, 422, 500),
 )
 async def publish_agent_version(
     request: Request,

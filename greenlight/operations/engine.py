@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy import select, update
 
+from greenlight import logs
 from greenlight.clock import utcnow
 from greenlight.db import unit_of_work
 from greenlight.errors import DomainError, FencingError, Unprocessable
@@ -51,6 +52,7 @@ class Engine:
         return self.drain(row.persona_id)
 
     def drain(self, persona_id: str) -> int:
+        logs.bind(persona_id=persona_id)
         applied = 0
         while True:
             lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)

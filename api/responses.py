@@ -1,0 +1,429 @@
+"""Response models and error responses, for the OpenAPI documentation.
+
+The endpoints build their bodies with the domain's serializers and return them as they
+are; these models describe those bodies (a test holds them to the real responses) and
+are used only as ``response_model`` / ``responses`` on the routes. The examples are
+Bland's, from the "Promote Persona Version" page (seed documents 000 and 001).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+# --- examples (seed 000 / 001) ---------------------------------------------------------
+
+PERSONA_ID = "12345678-1234-1234-1234-123456789012"
+USER_ID = "12345678-1234-1234-1234-123456789012"
+
+PRODUCTION_VERSION_EXAMPLE: dict[str, Any] = {
+    "id": "12345678-1234-1234-1234-123456789012",
+    "persona_id": PERSONA_ID,
+    "version_type": "production",
+    "status": "published",
+    "version_number": 3,
+    "orchestration_prompt": None,
+    "personality_prompt": "You are a helpful assistant",
+    "pathway_conditions": None,
+    "kb_ids": [],
+    "call_config": None,
+    "default_tools": [],
+    "version_description": None,
+    "promoted_from_version_id": "12345678-1234-1234-1234-123456789013",
+    "promoted_at": "2025-09-23T15:55:57.262Z",
+    "promoted_by": USER_ID,
+    "created_at": "2025-09-23T15:55:57.263Z",
+    "updated_at": "2025-09-23T15:55:57.263Z",
+}
+DRAFT_VERSION_EXAMPLE: dict[str, Any] = {
+    **PRODUCTION_VERSION_EXAMPLE,
+    "id": "12345678-1234-1234-1234-123456789013",
+    "version_type": "draft",
+    "status": "draft",
+    "version_number": 2,
+    "promoted_from_version_id": "12345678-1234-1234-1234-123456789012",
+    "promoted_at": None,
+    "promoted_by": None,
+    "created_at": "2025-09-23T15:13:36.390Z",
+    "updated_at": "2025-09-23T15:13:36.390Z",
+}
+PERSONA_EXAMPLE: dict[str, Any] = {
+    "id": PERSONA_ID,
+    "name": "Blandy",
+    "role": None,
+    "description": "Helpful Agent for Bland Documentation",
+    "tags": [],
+    "image_url": None,
+    "created_at": "2025-09-23T15:13:36.348Z",
+    "updated_at": "2025-09-23T15:55:57.284Z",
+    "deleted_at": None,
+    "user_id": USER_ID,
+    "current_production_version_id": PRODUCTION_VERSION_EXAMPLE["id"],
+    "current_draft_version_id": DRAFT_VERSION_EXAMPLE["id"],
+    "current_production_version": PRODUCTION_VERSION_EXAMPLE,
+    "current_draft_version": DRAFT_VERSION_EXAMPLE,
+}
+OPERATION_EXAMPLE: dict[str, Any] = {
+    "id": "3f2b8a52-5d7e-4c1a-9a57-0c6f1f0f4e21",
+    "kind": "persona.promote",
+    "status": "queued",
+    "persona_id": PERSONA_ID,
+    "seq": 4,
+    "attempts": 0,
+    "idempotency_key": "promote-2025-09-23",
+    "created_at": "2025-09-23T15:55:57.101Z",
+    "updated_at": "2025-09-23T15:55:57.101Z",
+    "started_at": None,
+    "finished_at": None,
+    "result": None,
+    "error": None,
+}
+
+
+def error_example(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"data": None, "errors": [{"error": code, "message": message, "details": details or {}}]}
+
+
+NO_DRAFT_EXAMPLE = error_example(
+    "NO_DRAFT_VERSION", "No draft version to promote", {"persona_id": PERSONA_ID}
+)
+
+# --- models -----------------------------------------------------------------------------
+
+
+class VersionObject(BaseModel):
+    """A persona version; `version_type` is Bland's name, `status` the lifecycle state."""
+
+    model_config = ConfigDict(json_schema_extra={"example": PRODUCTION_VERSION_EXAMPLE})
+
+    id: str
+    persona_id: str
+    version_type: Literal["draft", "production", "archived"]
+    status: Literal["draft", "published", "archived"]
+    version_number: int
+    orchestration_prompt: str | None
+    personality_prompt: str | None
+    pathway_conditions: Any
+    kb_ids: list[str]
+    call_config: Any
+    default_tools: list[Any]
+    version_description: str | None
+    promoted_from_version_id: str | None
+    promoted_at: str | None = Field(description="ISO 8601, set on versions made by a promotion")
+    promoted_by: str | None = Field(description="ID of the user who promoted")
+    created_at: str
+    updated_at: str
+
+
+class PersonaObject(BaseModel):
+    """Bland's persona object with its current production and draft versions."""
+
+    model_config = ConfigDict(json_schema_extra={"example": PERSONA_EXAMPLE})
+
+    id: str
+    name: str
+    role: str | None
+    description: str | None
+    tags: list[str]
+    image_url: str | None
+    created_at: str
+    updated_at: str
+    deleted_at: str | None
+    user_id: str
+    current_production_version_id: str | None
+    current_draft_version_id: str | None
+    current_production_version: VersionObject | None
+    current_draft_version: VersionObject | None
+
+
+class ErrorObject(BaseModel):
+    error: str = Field(description="Stable machine-readable code, e.g. NO_DRAFT_VERSION")
+    message: str
+    details: dict[str, Any]
+
+
+class OperationObject(BaseModel):
+    """The durable record of an accepted change."""
+
+    model_config = ConfigDict(json_schema_extra={"example": OPERATION_EXAMPLE})
+
+    id: str
+    kind: str = Field(description="e.g. persona.promote, draft.update")
+    status: Literal["queued", "running", "succeeded", "failed"]
+    persona_id: str
+    seq: int = Field(description="Position in the persona's sequence; applied in this order")
+    attempts: int
+    idempotency_key: str | None
+    created_at: str | None
+    updated_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    result: dict[str, Any] | None = Field(description="Set when succeeded, e.g. {persona: ...}")
+    error: ErrorObject | None = Field(description="Set when failed")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error under /v1: `data` is null and `errors` lists what went wrong."""
+
+    model_config = ConfigDict(json_schema_extra={"example": NO_DRAFT_EXAMPLE})
+
+    data: None
+    errors: list[ErrorObject]
+
+
+class PersonaEnvelope(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"data": PERSONA_EXAMPLE, "errors": None}})
+
+    data: PersonaObject
+    errors: None
+
+
+class VersionListEnvelope(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"data": [DRAFT_VERSION_EXAMPLE, PRODUCTION_VERSION_EXAMPLE], "errors": None}
+        }
+    )
+
+    data: list[VersionObject]
+    errors: None
+
+
+class OperationEnvelope(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"data": OPERATION_EXAMPLE, "errors": None}})
+
+    data: OperationObject
+    errors: None
+
+
+class HealthStatus(BaseModel):
+    status: Literal["ok"]
+
+
+class CheckOutcome(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+    duration_ms: float
+    error: str | None = None
+
+
+class ReadinessReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "status": "not_ready",
+                "failed": ["workers"],
+                "checks": {
+                    "database": {"ok": True, "duration_ms": 1.2},
+                    "migrations": {"ok": True, "duration_ms": 3.4, "revision": "0001"},
+                    "redis": {"ok": True, "duration_ms": 0.6},
+                    "workers": {
+                        "ok": False,
+                        "duration_ms": 1002.1,
+                        "error": "CheckFailed: no worker answered",
+                    },
+                },
+            }
+        }
+    )
+
+    status: Literal["ready", "not_ready"]
+    failed: list[str]
+    checks: dict[str, CheckOutcome]
+
+
+# Models whose examples the OpenAPI document shows as written (api/openapi.py).
+DOCUMENTED_MODELS: tuple[type[BaseModel], ...] = (
+    VersionObject,
+    PersonaObject,
+    OperationObject,
+    ErrorEnvelope,
+    PersonaEnvelope,
+    VersionListEnvelope,
+    OperationEnvelope,
+    ReadinessReport,
+)
+
+# --- error responses, declared on the routes --------------------------------------------
+
+ResponseDocs = dict[int | str, dict[str, Any]]
+
+# Every named example of an error body, by name (names are unique across statuses).
+NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
+    "no_draft_version": NO_DRAFT_EXAMPLE,
+    "invalid_json": error_example("INVALID_JSON", "The request body is not valid JSON"),
+    "invalid_idempotency_key": error_example(
+        "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 characters", {"length": 256}
+    ),
+    "unauthorized": error_example("UNAUTHORIZED", "API key is missing or invalid."),
+    "not_found": error_example("NOT_FOUND", "Persona not found", {"persona_id": PERSONA_ID}),
+    "conflict": error_example("CONFLICT", "The persona changed; read it and try again"),
+    "validation_error": error_example(
+        "VALIDATION_ERROR",
+        "The request is not valid",
+        {"errors": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]},
+    ),
+    "idempotency_key_reused": error_example(
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was already used with a different request",
+        {"idempotency_key": "promote-once", "operation_id": OPERATION_EXAMPLE["id"]},
+    ),
+    "internal_error": error_example("INTERNAL_ERROR", "An unexpected server error occurred."),
+}
+
+_ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
+    400: ("Malformed request", ("invalid_json", "invalid_idempotency_key")),
+    401: ("Missing, invalid or revoked API key", ("unauthorized",)),
+    404: ("Not found, or not yours (the two are not told apart)", ("not_found",)),
+    409: ("The persona's state does not allow this change now", ("conflict",)),
+    422: (
+        "Well-formed but invalid, or an Idempotency-Key reused with a different request",
+        ("validation_error", "idempotency_key_reused"),
+    ),
+    500: ("Unexpected server error", ("internal_error",)),
+}
+
+
+def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = None) -> ResponseDocs:
+    """`responses=` entries for these statuses: the envelope model and named examples;
+    ``extra`` adds route-specific examples (status -> names in NAMED_EXAMPLES)."""
+    docs: ResponseDocs = {}
+    for status in statuses:
+        description, names = _ERRORS[status]
+        names = (*(extra or {}).get(status, ()), *names)
+        docs[status] = {
+            "model": ErrorEnvelope,
+            "description": description,
+            "content": {
+                "application/json": {"examples": {name: {"value": NAMED_EXAMPLES[name]} for name in names}}
+            },
+        }
+    return docs
+
+
+# Every authenticated /v1 route can answer these.
+COMMON_ERRORS = error_responses(401, 422, 500)
+READ_ERRORS = error_responses(401, 404, 422, 500)
+WRITE_ERRORS = error_responses(400, 401, 404, 409, 422, 500)
+
+ACCEPTED: ResponseDocs = {
+    202: {
+        "model": OperationEnvelope,
+        "description": "Accepted: the operation is queued (or still running after the wait). "
+        "Poll the `Location` (`/v1/operations/{id}`).",
+        "headers": {"Location": {"description": "/v1/operations/{id}", "schema": {"type": "string"}}},
+    }
+}
+
+
+# --- envelopes of the lifecycle, draft and Retell endpoints ----------------------------
+
+
+def envelope_of(name: str, data: Any, doc: str) -> type[BaseModel]:
+    """An `{data, errors: null}` model named `<name>Envelope` for the OpenAPI document."""
+    model = create_model(f"{name}Envelope", __doc__=doc, data=(data, ...), errors=(None, None))
+    return model
+
+
+VersionEnvelope = envelope_of("Version", VersionObject, "One version.")
+PromotionPageEnvelope = envelope_of(
+    "PromotionPage",
+    dict[str, Any],
+    "`{items: [{id, version, version_id, previous_version, previous_version_id, promoted_by, promoted_at, "
+    "notes, operation_id, proposal_id}], next_cursor}`, newest first.",
+)
+ProductionEnvelope = envelope_of(
+    "Production", dict[str, Any], "`{persona_id, user_id, version, resources}`: what agents run."
+)
+DiffEnvelope = envelope_of(
+    "Diff", dict[str, Any], "`{persona_id, from_version, to_version, changes: [{field, from, to}]}`."
+)
+ScheduleEnvelope = envelope_of(
+    "Schedule", dict[str, Any], "`{id, persona_id, kind, payload, run_at, status, operation_id, ...}`."
+)
+ScheduleListEnvelope = envelope_of("ScheduleList", list[dict[str, Any]], "Scheduled promotions.")
+ProposalListEnvelope = envelope_of(
+    "ProposalList",
+    list[dict[str, Any]],
+    "`[{idempotency_key, status, fields, changes, decided_by, decided_at, reason, expires_at, ...}]`.",
+)
+
+
+class RetellError(BaseModel):
+    """Retell's error body (seed 004)."""
+
+    status: Literal["error"]
+    message: str
+
+
+class RetellPublished(BaseModel):
+    """The published version, with the agent's id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    agent_id: str
+    version_number: int
+    version_type: str
+
+
+RETELL_MESSAGES = {
+    400: "Invalid request format, please check API reference.",
+    401: "API key is missing or invalid.",
+    404: "The requested resource was not found.",
+    409: "Production moved since you read it; nothing was changed",
+    422: "Version 3 is archived, only a draft can be published (unarchive it first)",
+    500: "An unexpected server error occurred.",
+}
+
+
+def retell_error_responses(*statuses: int) -> ResponseDocs:
+    return {
+        status: {
+            "model": RetellError,
+            "description": _ERRORS[status][0],
+            "content": {
+                "application/json": {"example": {"status": "error", "message": RETELL_MESSAGES[status]}}
+            },
+        }
+        for status in statuses
+    }
+
+
+class DraftError(BaseModel):
+    """Errors of the draft API keep its `success` and `message`."""
+
+    success: Literal[False]
+    message: str
+    error: str
+    details: dict[str, Any]
+
+
+class PatchPersonaDraftApiResponse(BaseModel):
+    success: bool
+    draft_id: str
+    idempotency_key: str = Field(description="The draft entry's id: ack a soft proposal with it")
+    message: str
+    form_state: dict[str, Any] = Field(description="Complete form state after the patch")
+
+
+class DraftFormStateResponse(BaseModel):
+    success: bool
+    draft_id: str
+    form_state: dict[str, Any]
+
+
+class FlagCatalogueResponse(BaseModel):
+    success: bool
+    flags: list[dict[str, str]]
+
+
+def draft_error_responses(*statuses: int) -> ResponseDocs:
+    return {status: {"model": DraftError, "description": _ERRORS[status][0]} for status in statuses}
+
+
+# A 202 outside /v1: the operation itself, not wrapped in the envelope.
+ACCEPTED_PLAIN: ResponseDocs = {
+    202: {"model": OperationObject, "description": "Accepted (`Prefer: respond-async`): the queued operation"}
+}

@@ -1,0 +1,1 @@
+"""Groups of the ``greenlight`` command line (the root is greenlight/cli.py)."""
