@@ -2,21 +2,26 @@
 
 from greenlight.models.base import Base
 from greenlight.models.operations import Operation, OperationCounter, OperationStatus
-from greenlight.models.outbox import OutboxEvent
+from greenlight.models.outbox import OutboxCursor, OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
 from greenlight.models.promotions import Promotion
 from greenlight.models.users import ApiKey, User
+from greenlight.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "Base",
+    "DeliveryStatus",
     "Operation",
     "OperationCounter",
     "OperationStatus",
+    "OutboxCursor",
     "OutboxEvent",
     "Persona",
     "PersonaVersion",
     "Promotion",
     "User",
     "VersionStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
