@@ -9,17 +9,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import operations, personas
+from api.event_hub import EventHub
+from api.routers import events, operations, personas, webhooks
 from api.waiter import OperationWaiter
 
 
 def create_app() -> FastAPI:
     waiter = OperationWaiter()
+    event_hub = EventHub()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await waiter.stop()
+        await event_hub.stop()
 
     app = FastAPI(
         title="Greenlight",
@@ -28,9 +31,12 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     app.state.waiter = waiter
+    app.state.event_hub = event_hub
     errors.install(app)
     app.include_router(personas.router)
     app.include_router(operations.router)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

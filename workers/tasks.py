@@ -8,11 +8,13 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from greenlight.db import unit_of_work
+from greenlight.notifications.delivery import Claim
+from greenlight.notifications.service import Notifier
 from greenlight.operations.engine import Engine
 from greenlight.operations.sweeper import stalled_heads
 from greenlight.settings import get_settings
 from workers.app import app
-from workers.dispatch import CeleryDispatcher
+from workers.dispatch import CeleryDispatcher, clear_relay_request
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ RETRYABLE = (DBAPIError, redis.RedisError)
     max_retries=None,
 )
 def apply_operation(operation_id: str) -> int:
-    return Engine().run(operation_id)
+    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
 
 
 @app.task(name="greenlight.operations.sweep", ignore_result=True)
@@ -42,3 +44,30 @@ def sweep_operations() -> int:
     if ids:
         log.info("sweeper re-enqueued %d stalled operations", len(ids))
     return len(ids)
+
+
+@app.task(
+    name="greenlight.notifications.relay",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=5,
+)
+def relay_events() -> int:
+    clear_relay_request()
+    return Notifier().pump(CeleryDispatcher())
+
+
+@app.task(
+    name="greenlight.webhooks.send",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_webhook(delivery_id: str, claim_token: str) -> int:
+    return Notifier().deliver(Claim(delivery_id, claim_token))
