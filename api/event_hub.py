@@ -27,6 +27,7 @@ from greenlight.settings import get_settings
 log = logging.getLogger(__name__)
 
 RECONNECT_MILLISECONDS = 1000
+DISCONNECT_CHECK_SECONDS = 1.0
 
 
 def format_event(position: int, event_type: str, body: dict[str, object]) -> bytes:
@@ -82,6 +83,21 @@ class EventHub:
             for event in events:
                 event.set()
 
+    @staticmethod
+    async def _idle(request: Request, wake: asyncio.Event, heartbeat: float) -> bool:
+        """Wait for news or the heartbeat, checking the client is still there; False once it left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + heartbeat
+        while not wake.is_set():
+            if await request.is_disconnected():
+                return False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=min(DISCONNECT_CHECK_SECONDS, remaining))
+        return True
+
     async def stream(self, request: Request, stream: StreamFilter, after: int) -> AsyncIterator[bytes]:
         """Server-Sent Events from position ``after`` on, until the client goes away."""
         self._ensure_listening()
@@ -98,12 +114,10 @@ class EventHub:
                 after = page.scanned
                 if page.more:
                     continue
-                if await request.is_disconnected():
+                if not await self._idle(request, wake, heartbeat):
                     return
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=heartbeat)
-                except TimeoutError:
-                    yield b": heartbeat\n\n"
+                if not wake.is_set():
+                    yield b": heartbeat\n\n"  # keeps proxies from closing; the next read is the fallback
         finally:
             streams = self._streams.get(stream.user_id)
             if streams is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -150,5 +152,13 @@ class SSEClient:
         return self.events.get(timeout=timeout)
 
     def close(self) -> None:
-        self._client.close()
+        """Hang up like a client that goes away: shut the socket under the blocked reader."""
+        if self._response is not None:
+            stream = self._response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(10)
+        assert not self._thread.is_alive(), "the event stream reader did not stop"
+        self._client.close()

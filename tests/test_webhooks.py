@@ -197,3 +197,131 @@ def test_410_disables_the_endpoint(client: httpx.Client, auth: dict[str, str]) -
             ]
 
         wait_until(resumed, timeout=30, interval=0.1)
+
+
+def test_retry_after_is_honoured(client: httpx.Client, auth: dict[str, str]) -> None:
+    def busy_once(_request: Request, index: int) -> tuple[int, dict[str, str]]:
+        return (429, {"Retry-After": "3"}) if index == 0 else (200, {})
+
+    with receiver(busy_once) as hook:
+        endpoint = register(client, auth, hook.url, ["version.promoted"])
+        persona = create_persona(client, auth)
+        promote(client, auth, persona["id"])
+        [delivery] = wait_deliveries(client, auth, endpoint["id"], 1, "succeeded", timeout=30)
+        busy, ok = hook.snapshot()
+        assert busy.webhook_id == ok.webhook_id and (busy.status, ok.status) == (429, 200)
+        assert ok.at - busy.at >= 3.0 > SCHEDULE[1]  # the schedule alone would have retried sooner
+        assert delivery["attempts"] == 2
+
+
+def test_rotated_secret_signs_with_both_secrets(client: httpx.Client, auth: dict[str, str]) -> None:
+    with receiver() as hook:
+        endpoint = register(client, auth, hook.url, ["version.promoted"])
+        rotated = client.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret", headers=auth)
+        assert rotated.status_code == 200, rotated.text
+        new_secret = rotated.json()["data"]["secret"]
+        assert new_secret != endpoint["secret"] and rotated.json()["data"]["previous_secret_expires_at"]
+        persona = create_persona(client, auth)
+        promote(client, auth, persona["id"])
+        wait_deliveries(client, auth, endpoint["id"], 1, "succeeded")
+        [request] = hook.snapshot()
+        signatures = request.headers["webhook-signature"].split(" ")
+        assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+        for secret in (new_secret, endpoint["secret"]):
+            Webhook(secret).verify(request.body, request.headers)
+            alone = {**request.headers, "webhook-signature": signatures[0 if secret == new_secret else 1]}
+            Webhook(secret).verify(request.body, alone)
+
+
+def test_crud_validation_and_delivery_pages(client: httpx.Client, auth: dict[str, str]) -> None:
+    bad = [
+        ({"url": "ftp://example.com/hook"}, "INVALID_WEBHOOK_URL"),
+        ({"url": "not a url"}, "INVALID_WEBHOOK_URL"),
+        ({"url": "http://127.0.0.1:9/hook", "event_types": ["Version Promoted"]}, "INVALID_EVENT_TYPES"),
+        ({"url": "http://127.0.0.1:9/hook", "event_types": []}, "INVALID_EVENT_TYPES"),
+        ({"url": "http://127.0.0.1:9/hook", "secret": "mine"}, "VALIDATION_ERROR"),
+        ({"url": "http://no-such-host.invalid/hook"}, "WEBHOOK_URL_UNRESOLVABLE"),
+    ]
+    for body, code in bad:
+        response = client.post("/v1/webhooks", json=body, headers=auth)
+        assert response.status_code == 422, response.text
+        assert response.json()["data"] is None and response.json()["errors"][0]["error"] == code
+
+    with receiver() as hook:
+        endpoint = register(client, auth, hook.url, ["draft.updated"])
+        assert endpoint["event_types"] == ["draft.updated"] and endpoint["enabled"] is True
+        patched = client.patch(
+            f"/v1/webhooks/{endpoint['id']}", json={"event_types": None, "description": "all"}, headers=auth
+        )
+        assert patched.status_code == 200, patched.text
+        assert (
+            patched.json()["data"]["event_types"] is None and patched.json()["data"]["description"] == "all"
+        )
+        listed = client.get("/v1/webhooks", headers=auth).json()["data"]
+        assert [w["id"] for w in listed] == [endpoint["id"]] and "secret" not in listed[0]
+
+        persona = create_persona(client, auth)
+        for i in range(3):
+            edit(client, auth, persona["id"], f"edit {i}")
+        wait_deliveries(client, auth, endpoint["id"], 4, "succeeded")
+        seen: list[int] = []
+        cursor = None
+        while True:
+            params: dict[str, str | int] = {"limit": 3}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get(f"/v1/webhooks/{endpoint['id']}/deliveries", params=params, headers=auth)
+            assert page.status_code == 200, page.text
+            seen += [d["persona_seq"] for d in page.json()["data"]["items"]]
+            cursor = page.json()["data"]["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == [4, 3, 2, 1]  # newest first, every delivery once
+        failed_only = client.get(
+            f"/v1/webhooks/{endpoint['id']}/deliveries", params={"status": "failed"}, headers=auth
+        )
+        assert failed_only.json()["data"]["items"] == []
+        assert (
+            client.get(f"/v1/webhooks/{endpoint['id']}/deliveries?limit=0", headers=auth).status_code == 400
+        )
+
+        deleted = client.delete(f"/v1/webhooks/{endpoint['id']}", headers=auth)
+        assert deleted.status_code == 200 and deleted.json()["data"] == {
+            "id": endpoint["id"],
+            "deleted": True,
+        }
+        assert client.get(f"/v1/webhooks/{endpoint['id']}", headers=auth).status_code == 404
+
+
+def test_another_users_webhooks_and_deliveries_are_404(client: httpx.Client, auth: dict[str, str]) -> None:
+    from tests.conftest import new_key
+
+    with receiver() as hook:
+        endpoint = register(client, auth, hook.url)
+        create_persona(client, auth)
+        [delivery] = wait_deliveries(client, auth, endpoint["id"], 1, "succeeded")
+    other = {"authorization": new_key()}
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    def calls(webhook_id: str, delivery_id: str) -> list[httpx.Response]:
+        base = f"/v1/webhooks/{webhook_id}"
+        return [
+            client.get(base, headers=other),
+            client.patch(base, json={"enabled": False}, headers=other),
+            client.post(f"{base}/rotate-secret", headers=other),
+            client.get(f"{base}/deliveries", headers=other),
+            client.post(f"{base}/deliveries/{delivery_id}/redeliver", headers=other),
+            client.delete(base, headers=other),
+        ]
+
+    for theirs, absent in zip(calls(endpoint["id"], delivery["id"]), calls(missing, missing), strict=True):
+        assert theirs.status_code == absent.status_code == 404, theirs.text
+        assert theirs.json()["errors"][0]["error"] == absent.json()["errors"][0]["error"] == "NOT_FOUND"
+        assert theirs.json()["errors"][0]["message"] == absent.json()["errors"][0]["message"]
+    # The owner's own delivery id under a webhook that is not the owner's answers 404 too.
+    second = register(client, auth, "http://127.0.0.1:9/other")
+    response = client.post(f"/v1/webhooks/{second['id']}/deliveries/{delivery['id']}/redeliver", headers=auth)
+    assert response.status_code == 404
+    assert client.get("/v1/webhooks", headers=other).json()["data"] == []
+    owner_view = client.get(f"/v1/webhooks/{endpoint['id']}", headers=auth).json()["data"]
+    assert owner_view["enabled"] is True  # the other user's PATCH and DELETE changed nothing

@@ -75,12 +75,14 @@ def create_endpoint(
             {"limit": MAX_ENDPOINTS_PER_USER},
             code="WEBHOOK_LIMIT_REACHED",
         )
+    patterns = normalize_types(event_types)  # cheap checks first: the URL check resolves the host
+    checked_url = validate_webhook_url(url, allow_private=settings.webhook_allow_private)
     now = utcnow()
     secret = new_secret()
     endpoint = WebhookEndpoint(
         user_id=user_id,
-        url=validate_webhook_url(url, allow_private=settings.webhook_allow_private),
-        event_types=normalize_types(event_types),
+        url=checked_url,
+        event_types=patterns,
         enabled=enabled,
         description=description,
         secret=secret,
@@ -101,10 +103,10 @@ def update_endpoint(
 ) -> WebhookEndpoint:
     settings = settings or get_settings()
     endpoint = get_endpoint(session, user_id, endpoint_id, for_update=True)
-    if changes.url is not UNSET:
-        endpoint.url = validate_webhook_url(changes.url, allow_private=settings.webhook_allow_private)
     if changes.event_types is not UNSET:
         endpoint.event_types = normalize_types(changes.event_types)
+    if changes.url is not UNSET:
+        endpoint.url = validate_webhook_url(changes.url, allow_private=settings.webhook_allow_private)
     if changes.description is not UNSET:
         endpoint.description = changes.description
     if changes.enabled is not UNSET:
