@@ -96,7 +96,8 @@ def stack_commands(flower_auth: str) -> dict[str, list[str]]:
         "api": [_bin("uvicorn"), "api.main:app", "--host", settings.api_host, "--port", port],
         "worker": [
             _bin("celery"), "-A", "workers.app", "worker", "--loglevel", "INFO", "--concurrency", "2",
-            "-Q", "greenlight.operations,greenlight.acks,greenlight.notifications", "-n", "worker@%h",
+            "-Q", "greenlight.operations,greenlight.acks,greenlight.notifications,greenlight.webhooks",
+            "-n", "worker@%h",
         ],
         "beat": [
             _bin("celery"), "-A", "workers.app", "beat", "--loglevel", "INFO",

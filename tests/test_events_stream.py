@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from greenlight.db import unit_of_work
+from greenlight.models import Operation, OutboxEvent
+from greenlight.notifications.service import Notifier
 from tests.api_helpers import create_persona
 from tests.conftest import new_key
 from tests.notify_support import Event, SSEClient
-from tests.support import Process
+from tests.support import Process, wait_until
 from tests.webhook_helpers import edit, promote
 
 
@@ -126,3 +131,70 @@ def test_a_stream_carries_only_the_callers_events(
     bad = client.get("/v1/events", headers={**other, "Last-Event-ID": "abc"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["error"] == "INVALID_LAST_EVENT_ID"
     assert client.get("/v1/events").status_code == 401
+
+
+def test_stream_positions_are_gapless_and_follow_each_personas_order(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """Four in-process relays race the notification worker's: positions stay unique, gapless and,
+    per persona, in sequence order (what makes Last-Event-ID resumption exact)."""
+    personas = [create_persona(client, auth) for _ in range(3)]
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def relay_loop() -> None:
+        notifier = Notifier()
+        while not stop.is_set():
+            try:
+                notifier.relay()
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    relays = [threading.Thread(target=relay_loop) for _ in range(4)]
+    for thread in relays:
+        thread.start()
+    try:
+        async_auth = {**auth, "Prefer": "respond-async"}
+        for i in range(30):
+            persona_id = personas[i % 3]["id"]
+            if i % 4 == 3:
+                response = client.post(f"/v1/personas/{persona_id}/versions/promote", headers=async_auth)
+            else:
+                response = client.patch(
+                    f"/v1/personas/{persona_id}/draft",
+                    json={"personality_prompt": f"{i}"},
+                    headers=async_auth,
+                )
+            assert response.status_code == 202, response.text
+
+        def settled() -> bool:
+            with unit_of_work() as session:
+                busy = session.scalar(
+                    sa.select(sa.func.count()).where(
+                        Operation.persona_id.in_([p["id"] for p in personas]),
+                        Operation.status.in_(("queued", "running")),
+                    )
+                )
+                unrelayed = session.scalar(sa.select(sa.func.count()).where(OutboxEvent.relayed_at.is_(None)))
+            return busy == 0 and unrelayed == 0
+
+        wait_until(settled, timeout=60, interval=0.1)
+    finally:
+        stop.set()
+        for thread in relays:
+            thread.join(30)
+    assert errors == []
+    with unit_of_work() as session:
+        rows = session.execute(
+            sa.select(OutboxEvent.global_seq, OutboxEvent.persona_id, OutboxEvent.persona_seq).order_by(
+                OutboxEvent.global_seq
+            )
+        ).all()
+    assert [row.global_seq for row in rows] == list(range(1, len(rows) + 1))
+    by_persona: dict[str, list[int]] = {}
+    for row in rows:
+        by_persona.setdefault(row.persona_id, []).append(row.persona_seq)
+    for seqs in by_persona.values():
+        assert seqs == list(range(1, len(seqs) + 1))
+    assert sum(len(by_persona[p["id"]]) for p in personas) >= 3 + 30

@@ -3,13 +3,16 @@ send time, before any connection; the test env turns it on, so these call the do
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from api.errors import status_for
 from greenlight.errors import Unprocessable
 from greenlight.notifications.ssrf import validate_webhook_url
 from greenlight.notifications.transport import post
-from tests.notify_support import receiver
+from tests.notify_support import Request, receiver
 
 REFUSED = [
     "http://127.0.0.1/hook",
@@ -66,3 +69,26 @@ def test_send_time_guard_refuses_before_connecting() -> None:
         allowed = post(hook.url.replace("127.0.0.1", "localhost"), b"{}", {}, timeout=2, allow_private=True)
         assert allowed.status_code == 200  # the same receiver, reachable: the guard made the difference
         assert hook.snapshot()[0].headers["host"].startswith("localhost:")
+
+
+def test_redirects_are_not_followed_and_are_not_success() -> None:
+    with receiver(lambda _r, _i: (302, {"Location": "/elsewhere"})) as hook:
+        result = post(hook.url, b"{}", {}, timeout=2, allow_private=True)
+        assert result.status_code == 302 and not result.succeeded
+        assert len(hook.snapshot()) == 1
+
+
+def test_a_slow_receiver_is_cut_off_at_the_total_timeout() -> None:
+    release = threading.Event()
+
+    def slow(_request: Request, _index: int) -> tuple[int, dict[str, str]]:
+        release.wait(10)
+        return 200, {}
+
+    with receiver(slow) as hook:
+        started = time.monotonic()
+        result = post(hook.url, b"{}", {}, timeout=1, allow_private=True)
+        elapsed = time.monotonic() - started
+        release.set()
+        assert result.status_code is None and result.error == "timed out after 1 s"
+        assert 1.0 <= elapsed < 2.0 and len(hook.snapshot()) == 1

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, in_transaction
 from api.outcomes import envelope
@@ -86,7 +87,7 @@ async def read_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response
 async def update_webhook(webhook_id: str, body: WebhookUpdate, principal: CurrentPrincipal) -> Response:
     data = await in_transaction(_update, principal.user_id, webhook_id, body)
     if body.enabled:
-        dispatcher.enqueue_relay()  # re-enabled: its paused deliveries resume now
+        await run_in_threadpool(dispatcher.enqueue_relay)  # re-enabled: paused deliveries resume now
     return envelope(data)
 
 
@@ -118,5 +119,5 @@ async def list_deliveries(
 )
 async def redeliver(webhook_id: str, delivery_id: str, principal: CurrentPrincipal) -> Response:
     data = await in_transaction(_redeliver, principal.user_id, webhook_id, delivery_id)
-    dispatcher.enqueue_relay()  # committed: the next relay claims it
+    await run_in_threadpool(dispatcher.enqueue_relay)  # committed: the next relay claims it
     return envelope(data, status_code=202)

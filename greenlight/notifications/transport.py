@@ -1,7 +1,9 @@
-"""One webhook request: SSRF-checked at send time, pinned to the checked address, no redirects."""
+"""One webhook request: SSRF-checked at send time, pinned to the checked address, no redirects,
+within a total deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from dataclasses import dataclass
@@ -46,17 +48,29 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 def post(
     url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool
 ) -> AttemptResult:
-    """POST once. The host is resolved and every address checked now (DNS may have changed since
-    registration); the connection goes to the checked address, with the original Host and TLS name."""
+    """POST once, within ``timeout`` seconds in all (resolution, connection, sending, the answer's
+    headers). The host is resolved and every address checked now (DNS may have changed since
+    registration); the connection goes only to checked addresses, with the original Host and TLS name."""
     started = time.monotonic()
-
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
-
     try:
-        destination = check_destination(url, allow_private=allow_private)
+        return asyncio.run(
+            asyncio.wait_for(_post(url, body, headers, timeout, allow_private, started), timeout)
+        )
+    except TimeoutError:
+        return AttemptResult(None, _elapsed(started), f"timed out after {timeout:g} s")
+
+
+def _elapsed(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+async def _post(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, allow_private: bool, started: float
+) -> AttemptResult:
+    try:
+        destination = await asyncio.to_thread(check_destination, url, allow_private=allow_private)
     except DestinationRefused as exc:
-        return AttemptResult(None, elapsed(), f"refused: {exc.reason}")
+        return AttemptResult(None, _elapsed(started), f"refused: {exc.reason}")
     target = httpx.URL(url)
     request_headers = {
         **headers,
@@ -65,7 +79,7 @@ def post(
         "content-type": "application/json",
     }
     error = "no address"
-    with httpx.Client(follow_redirects=False, timeout=timeout, trust_env=False) as client:
+    async with httpx.AsyncClient(follow_redirects=False, timeout=timeout, trust_env=False) as client:
         # Connect only to addresses just checked (never re-resolve), trying each in turn.
         for address in destination.addresses:
             request = client.build_request(
@@ -76,15 +90,17 @@ def post(
                 extensions={"sni_hostname": destination.host},
             )
             try:
-                response = client.send(request, stream=True)
+                response = await client.send(request, stream=True)
             except httpx.ConnectError as exc:
                 error = f"ConnectError ({address}): {exc}"
                 continue
             except httpx.HTTPError as exc:
-                return AttemptResult(None, elapsed(), f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
-            response.close()  # the body is not read: only the status (and Retry-After) matter
+                return AttemptResult(
+                    None, _elapsed(started), f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+                )
+            await response.aclose()  # the body is not read: only the status (and Retry-After) matter
             retry_after = None
             if response.status_code in (429, 503):
                 retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-            return AttemptResult(response.status_code, elapsed(), None, retry_after)
-    return AttemptResult(None, elapsed(), error[:MAX_ERROR_LENGTH])
+            return AttemptResult(response.status_code, _elapsed(started), None, retry_after)
+    return AttemptResult(None, _elapsed(started), error[:MAX_ERROR_LENGTH])
