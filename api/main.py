@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import errors, openapi
+from api.event_hub import EventHub
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
-from api.routers import drafts, lifecycle, operations, operator, personas, retell
+from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks
 from api.waiter import OperationWaiter
 from greenlight.logs import configure_logging
 
@@ -25,11 +26,13 @@ Every response carries `X-Request-ID` (the caller's, when it sent a valid one).
 
 def create_app() -> FastAPI:
     waiter = OperationWaiter()
+    event_hub = EventHub()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await waiter.stop()
+        await event_hub.stop()
 
     app = FastAPI(
         title="Greenlight",
@@ -39,6 +42,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(bind_path_ids)],
     )
     app.state.waiter = waiter
+    app.state.event_hub = event_hub
     errors.install(app)
     openapi.install(app)
     app.add_middleware(RequestContextMiddleware)
@@ -49,6 +53,8 @@ def create_app() -> FastAPI:
     app.include_router(retell.router)
     app.include_router(drafts.router)
     app.include_router(drafts.native)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
 
     @app.get("/healthz", tags=["operator"], summary="The process is alive", response_model=HealthStatus)
     async def healthz() -> dict[str, str]:

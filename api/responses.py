@@ -427,3 +427,24 @@ def draft_error_responses(*statuses: int) -> ResponseDocs:
 ACCEPTED_PLAIN: ResponseDocs = {
     202: {"model": OperationObject, "description": "Accepted (`Prefer: respond-async`): the queued operation"}
 }
+
+WebhookEnvelope = envelope_of(
+    "Webhook",
+    dict[str, Any],
+    "`{id, url, event_types, enabled, description, secret?, created_at, ...}`; `secret` only on creation "
+    "and rotation.",
+)
+WebhookListEnvelope = envelope_of("WebhookList", list[dict[str, Any]], "Your webhook endpoints.")
+DeliveryEnvelope = envelope_of(
+    "Delivery",
+    dict[str, Any],
+    "`{id, event_id, status, attempts, response_code, latency_ms, next_attempt_at, ...}`.",
+)
+DeliveryPageEnvelope = envelope_of("DeliveryPage", dict[str, Any], "`{items: [delivery], next_cursor}`.")
+
+EVENT_STREAM: ResponseDocs = {
+    200: {
+        "description": "Server-Sent Events: `id` (resume position), `event` (type), `data` (JSON)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}

@@ -9,9 +9,21 @@ class Dispatcher(Protocol):
     def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
         """Send the operation to a worker; `kind` picks the queue (acks have their own)."""
 
+    def enqueue_relay(self) -> None:
+        """New outbox events are committed: relay them soon (cheap, coalesced; beat relays anyway)."""
+        ...
+
+    def enqueue_delivery(self, delivery_id: str, claim_token: str) -> None: ...
+
 
 class NullDispatcher:
-    """Enqueues nothing: the sweeper will find the operation (used by tools and tests)."""
+    """Enqueues nothing: the sweeper and beat will find the work (used by tools and tests)."""
 
     def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
+        return None
+
+    def enqueue_relay(self) -> None:
+        return None
+
+    def enqueue_delivery(self, delivery_id: str, claim_token: str) -> None:
         return None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from greenlight.settings import get_settings
 
-ALL_QUEUES = "greenlight.operations,greenlight.acks,greenlight.notifications"
+ALL_QUEUES = "greenlight.operations,greenlight.acks,greenlight.notifications,greenlight.webhooks"
 ENGINE_QUEUES = "greenlight.operations,greenlight.acks"
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Close to Svix's schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; then failed.
+DEFAULT_RETRY_SCHEDULE = [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
 
 
 class Settings(BaseSettings):
@@ -38,12 +44,49 @@ class Settings(BaseSettings):
     flower_user: str = "admin"
     flower_password: str | None = None
 
+    # Notifications: the outbox relay, webhooks and the event stream
+    outbox_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_relay_batch_size: int = Field(default=500, gt=0)
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=15)
+    # Delay before each attempt, the first counted from the event's relay; its length is the attempt count.
+    webhook_retry_schedule_seconds: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE)
+    )
+    webhook_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
+    webhook_max_retry_after_seconds: float = Field(default=36000.0, ge=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_dispatch_batch_size: int = Field(default=100, gt=0)
+    webhook_secret_rotation_hours: float = Field(default=24.0, ge=0)
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+
     log_level: str = "INFO"
 
     # Running it like production
     api_workers: int = 1  # gunicorn worker processes behind `greenlight api`
     worker_concurrency: int = 2  # prefork children of `greenlight worker`
     readiness_timeout_seconds: float = 2.0  # /readyz answers within this, whatever hangs
+
+    @field_validator("webhook_retry_schedule_seconds", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        """Accept a JSON list or comma-separated seconds: ``0,5,300``."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_notifications(self) -> Settings:
+        if not self.webhook_retry_schedule_seconds:
+            raise ValueError("webhook_retry_schedule_seconds needs at least one attempt")
+        if any(delay < 0 for delay in self.webhook_retry_schedule_seconds):
+            raise ValueError("webhook_retry_schedule_seconds cannot hold negative delays")
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must exceed webhook_timeout_seconds")
+        return self
 
     def require_redis_url(self) -> str:
         if not self.redis_url:

@@ -28,7 +28,14 @@ TEST_ENV = {
     "GREENLIGHT_SWEEP_INTERVAL_SECONDS": "1",
     "GREENLIGHT_SWEEP_AFTER_SECONDS": "3",
     "GREENLIGHT_LOG_LEVEL": "INFO",
+    # Notifications: receivers on 127.0.0.1, a short retry schedule (8 attempts), quick lease expiry.
+    "GREENLIGHT_WEBHOOK_ALLOW_PRIVATE": "true",
+    "GREENLIGHT_WEBHOOK_RETRY_SCHEDULE_SECONDS": "0,0.5,0.5,0.5,0.5,0.5,0.5,0.5",
+    "GREENLIGHT_WEBHOOK_TIMEOUT_SECONDS": "2",
+    "GREENLIGHT_WEBHOOK_LEASE_SECONDS": "4",
+    "GREENLIGHT_OUTBOX_RELAY_INTERVAL_SECONDS": "0.5",
 }
+NOTIFICATION_QUEUES = "greenlight.notifications,greenlight.webhooks"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,6 +128,15 @@ def own_workers(shared_workers: SharedWorkers) -> Iterator[list[Process]]:
     for process in started:
         if process.alive():
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def notifications_worker(shared_workers: SharedWorkers) -> Iterator[Process]:
+    """A worker on the notification queues, per module: modules that crash their own don't use it."""
+    shared_workers.ensure()
+    node = start_worker(concurrency=3, queues=NOTIFICATION_QUEUES)
+    yield node
+    node.stop()
 
 
 @pytest.fixture(scope="session")

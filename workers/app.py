@@ -16,6 +16,9 @@ from greenlight.settings import get_settings
 OPERATIONS_QUEUE = "greenlight.operations"
 ACKS_QUEUE = "greenlight.acks"
 NOTIFICATIONS_QUEUE = "greenlight.notifications"
+# Webhook requests wait on other people's servers: their own queue (and workers), so a slow receiver
+# never delays the relay and the live event stream.
+WEBHOOKS_QUEUE = "greenlight.webhooks"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -33,11 +36,17 @@ def make_celery(broker_url: str | None = None) -> Celery:
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=OPERATIONS_QUEUE,
-        task_queues=[Queue(OPERATIONS_QUEUE), Queue(ACKS_QUEUE), Queue(NOTIFICATIONS_QUEUE)],
+        task_queues=[
+            Queue(OPERATIONS_QUEUE),
+            Queue(ACKS_QUEUE),
+            Queue(NOTIFICATIONS_QUEUE),
+            Queue(WEBHOOKS_QUEUE),
+        ],
         task_routes={
             "greenlight.operations.*": {"queue": OPERATIONS_QUEUE},
             "greenlight.acks.*": {"queue": ACKS_QUEUE},
             "greenlight.notifications.*": {"queue": NOTIFICATIONS_QUEUE},
+            "greenlight.webhooks.*": {"queue": WEBHOOKS_QUEUE},
         },
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
@@ -59,6 +68,12 @@ def make_celery(broker_url: str | None = None) -> Celery:
                 "task": "greenlight.operations.run_schedules",
                 "schedule": settings.schedule_interval_seconds,
                 "options": {"expires": settings.schedule_interval_seconds * 2},
+            },
+            # Relays new outbox events and hands due webhook deliveries (first tries and retries) to senders.
+            "relay-outbox-events": {
+                "task": "greenlight.notifications.relay",
+                "schedule": settings.outbox_relay_interval_seconds,
+                "options": {"expires": settings.outbox_relay_interval_seconds * 2},
             },
         },
     )

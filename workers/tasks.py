@@ -10,12 +10,14 @@ from sqlalchemy.exc import DBAPIError
 from greenlight import logs
 from greenlight.db import unit_of_work
 from greenlight.drafts.expiry import expire_overdue
+from greenlight.notifications.delivery import Claim
+from greenlight.notifications.service import Notifier
 from greenlight.operations.engine import Engine
 from greenlight.operations.sweeper import stalled_heads
 from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers.app import app
-from workers.dispatch import CeleryDispatcher
+from workers.dispatch import CeleryDispatcher, clear_relay_request
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ RETRYABLE = (DBAPIError, redis.RedisError)
 )
 def apply_operation(operation_id: str) -> int:
     logs.bind(operation_id=operation_id)
-    return Engine().run(operation_id)
+    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
 
 
 @app.task(
@@ -46,7 +48,8 @@ def apply_operation(operation_id: str) -> int:
 )
 def apply_ack(operation_id: str) -> int:
     # Acks ride the same ordered drain as every operation of the persona, on their own queue.
-    return Engine().run(operation_id)
+    logs.bind(operation_id=operation_id)
+    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
 
 
 @app.task(name="greenlight.acks.expire", ignore_result=True)
@@ -69,3 +72,30 @@ def sweep_operations() -> int:
 @app.task(name="greenlight.operations.run_schedules", ignore_result=True)
 def run_schedules() -> int:
     return len(submit_due(CeleryDispatcher()))
+
+
+@app.task(
+    name="greenlight.notifications.relay",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=5,
+)
+def relay_events() -> int:
+    clear_relay_request()
+    return Notifier().pump(CeleryDispatcher())
+
+
+@app.task(
+    name="greenlight.webhooks.send",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=1,
+    retry_backoff_max=10,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_webhook(delivery_id: str, claim_token: str) -> int:
+    return Notifier().deliver(Claim(delivery_id, claim_token))

@@ -2,21 +2,24 @@
 
 from greenlight.models.base import Base
 from greenlight.models.operations import Operation, OperationCounter, OperationStatus
-from greenlight.models.outbox import OutboxEvent
+from greenlight.models.outbox import OutboxCursor, OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
 from greenlight.models.promotions import Promotion
 from greenlight.models.resources import DraftEntry, EntryStatus, Resource, VersionResource
 from greenlight.models.schedules import ScheduledPromotion, ScheduleStatus
 from greenlight.models.users import ApiKey, User
+from greenlight.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "Base",
+    "DeliveryStatus",
     "DraftEntry",
     "EntryStatus",
     "Operation",
     "OperationCounter",
     "OperationStatus",
+    "OutboxCursor",
     "OutboxEvent",
     "Persona",
     "PersonaVersion",
@@ -27,4 +30,6 @@ __all__ = [
     "User",
     "VersionResource",
     "VersionStatus",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from greenlight import logs
 from greenlight.clock import utcnow
 from greenlight.db import unit_of_work
+from greenlight.dispatch import Dispatcher, NullDispatcher
 from greenlight.errors import DomainError, FencingError, Unprocessable
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
@@ -36,10 +37,16 @@ class Claimed:
 
 
 class Engine:
-    def __init__(self, client: redis.Redis | None = None, settings: Settings | None = None):
+    def __init__(
+        self,
+        client: redis.Redis | None = None,
+        settings: Settings | None = None,
+        dispatcher: Dispatcher | None = None,
+    ):
         self.redis = client or get_redis()
         self.settings = settings or get_settings()
         self.production = ProductionCache(self.redis)
+        self.dispatcher: Dispatcher = dispatcher or NullDispatcher()
 
     def run(self, operation_id: str) -> int:
         """Entry point for a message: drain the persona this operation belongs to."""
@@ -90,6 +97,8 @@ class Engine:
                 lock.keep_alive()
                 token = self.apply_one(claimed, token)
                 self._announce(claimed.operation_id)
+                # Committed: its outbox events can go out now (coalesced; beat relays anyway).
+                self.dispatcher.enqueue_relay()
                 applied += 1
 
     @staticmethod

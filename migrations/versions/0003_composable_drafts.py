@@ -1,6 +1,6 @@
 """composable drafts
 
-Revision ID: 0005
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 06:10:05.347397
 """
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 from greenlight.models.base import UTCDateTime
 
-revision: str = "0005"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

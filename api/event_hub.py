@@ -1,0 +1,126 @@
+"""The live event stream's fan-in: one Redis subscriber per API process wakes the streams of the
+users whose events the relay just committed; each stream then reads its new rows from the database
+by position. A heartbeat re-reads too, so a lost announcement costs latency, never an event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from greenlight.db import unit_of_work
+from greenlight.notifications.stream import (
+    Page,
+    StreamFilter,
+    parse_announcement,
+    read_after,
+    relayed_channel,
+)
+from greenlight.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MILLISECONDS = 1000
+DISCONNECT_CHECK_SECONDS = 1.0
+
+
+def format_event(position: int, event_type: str, body: dict[str, object]) -> bytes:
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {position}\nevent: {event_type}\ndata: {data}\n\n".encode()
+
+
+def _read(stream: StreamFilter, after: int) -> Page:
+    with unit_of_work() as session:
+        return read_after(session, stream, after)
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._streams: dict[str, set[asyncio.Event]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    def _ensure_listening(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        url = get_settings().require_redis_url()
+        while True:
+            try:
+                client = aioredis.Redis.from_url(url)
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(relayed_channel())
+                    self._wake_all()  # anything relayed while we were not subscribed
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake(parse_announcement(message["data"])[1])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event announcements unavailable; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+
+    def _wake(self, user_ids: set[str]) -> None:
+        for user_id in user_ids:
+            for event in self._streams.get(user_id, ()):
+                event.set()
+
+    def _wake_all(self) -> None:
+        for events in self._streams.values():
+            for event in events:
+                event.set()
+
+    @staticmethod
+    async def _idle(request: Request, wake: asyncio.Event, heartbeat: float) -> bool:
+        """Wait for news or the heartbeat, checking the client is still there; False once it left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + heartbeat
+        while not wake.is_set():
+            if await request.is_disconnected():
+                return False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=min(DISCONNECT_CHECK_SECONDS, remaining))
+        return True
+
+    async def stream(self, request: Request, stream: StreamFilter, after: int) -> AsyncIterator[bytes]:
+        """Server-Sent Events from position ``after`` on, until the client goes away."""
+        self._ensure_listening()
+        heartbeat = get_settings().sse_heartbeat_seconds
+        wake = asyncio.Event()
+        self._streams.setdefault(stream.user_id, set()).add(wake)
+        try:
+            yield f"retry: {RECONNECT_MILLISECONDS}\n: connected\n\n".encode()
+            while True:
+                wake.clear()  # before reading: an announcement during the read wakes the next wait
+                page = await run_in_threadpool(_read, stream, after)
+                for position, event_type, body in page.events:
+                    yield format_event(position, event_type, body)
+                after = page.scanned
+                if page.more:
+                    continue
+                if not await self._idle(request, wake, heartbeat):
+                    return
+                if not wake.is_set():
+                    yield b": heartbeat\n\n"  # keeps proxies from closing; the next read is the fallback
+        finally:
+            streams = self._streams.get(stream.user_id)
+            if streams is not None:
+                streams.discard(wake)
+                if not streams:
+                    self._streams.pop(stream.user_id, None)

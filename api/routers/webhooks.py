@@ -1,0 +1,165 @@
+"""Webhook endpoints, their secrets and their delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CurrentPrincipal, in_transaction
+from api.outcomes import envelope
+from api.responses import (
+    COMMON_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    DeliveryEnvelope,
+    DeliveryPageEnvelope,
+    WebhookEnvelope,
+    WebhookListEnvelope,
+    error_responses,
+)
+from api.webhook_schemas import WebhookCreate, WebhookUpdate
+from greenlight.errors import InvalidRequest
+from greenlight.notifications import delivery, endpoints
+from greenlight.notifications.endpoints import EndpointChanges, endpoint_to_dict
+from workers.dispatch import CeleryDispatcher
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+dispatcher = CeleryDispatcher()
+
+
+def _create(session: Session, user_id: str, body: WebhookCreate) -> dict[str, Any]:
+    endpoint, secret = endpoints.create_endpoint(
+        session, user_id, body.url, body.event_types, enabled=body.enabled, description=body.description
+    )
+    return endpoint_to_dict(endpoint, secret=secret)
+
+
+def _list(session: Session, user_id: str) -> list[dict[str, Any]]:
+    return [endpoint_to_dict(endpoint) for endpoint in endpoints.list_endpoints(session, user_id)]
+
+
+def _read(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
+    return endpoint_to_dict(endpoints.get_endpoint(session, user_id, webhook_id))
+
+
+def _update(session: Session, user_id: str, webhook_id: str, body: WebhookUpdate) -> dict[str, Any]:
+    sent = body.model_dump(exclude_unset=True)
+    for name in ("url", "enabled"):
+        if name in sent and sent[name] is None:
+            raise InvalidRequest(f"{name} cannot be null", {"field": name})
+    changes = EndpointChanges(**sent)
+    return endpoint_to_dict(endpoints.update_endpoint(session, user_id, webhook_id, changes))
+
+
+def _delete(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
+    endpoints.delete_endpoint(session, user_id, webhook_id)
+    return {"id": webhook_id, "deleted": True}
+
+
+def _rotate(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
+    endpoint, secret = endpoints.rotate_secret(session, user_id, webhook_id)
+    return endpoint_to_dict(endpoint, secret=secret)
+
+
+def _deliveries(
+    session: Session, user_id: str, webhook_id: str, limit: int | None, cursor: str | None, status: str | None
+) -> dict[str, Any]:
+    rows, next_cursor = delivery.list_deliveries(
+        session, user_id, webhook_id, limit=limit, cursor=cursor, status=status
+    )
+    return {"items": [delivery.delivery_to_dict(row) for row in rows], "next_cursor": next_cursor}
+
+
+def _redeliver(session: Session, user_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
+    return delivery.delivery_to_dict(delivery.redeliver(session, user_id, webhook_id, delivery_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a webhook endpoint (its secret is shown only now)",
+    response_model=WebhookEnvelope,
+    responses=error_responses(400, 401, 422, 500),
+)
+async def create_webhook(body: WebhookCreate, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_create, principal.user_id, body), status_code=201)
+
+
+@router.get(
+    "", summary="List your webhook endpoints", response_model=WebhookListEnvelope, responses=COMMON_ERRORS
+)
+async def list_webhooks(principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_list, principal.user_id))
+
+
+@router.get(
+    "/{webhook_id}", summary="Read a webhook endpoint", response_model=WebhookEnvelope, responses=READ_ERRORS
+)
+async def read_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_read, principal.user_id, webhook_id))
+
+
+@router.patch(
+    "/{webhook_id}",
+    summary="Change a webhook's URL, event types, description or enabled flag",
+    response_model=WebhookEnvelope,
+    responses=WRITE_ERRORS,
+)
+async def update_webhook(webhook_id: str, body: WebhookUpdate, principal: CurrentPrincipal) -> Response:
+    data = await in_transaction(_update, principal.user_id, webhook_id, body)
+    if body.enabled:
+        await run_in_threadpool(dispatcher.enqueue_relay)  # re-enabled: paused deliveries resume now
+    return envelope(data)
+
+
+@router.delete(
+    "/{webhook_id}",
+    summary="Delete a webhook endpoint and its delivery log",
+    response_model=WebhookEnvelope,
+    responses=READ_ERRORS,
+)
+async def delete_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_delete, principal.user_id, webhook_id))
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    summary="Rotate the signing secret (the old one signs too for a while)",
+    response_model=WebhookEnvelope,
+    responses=READ_ERRORS,
+)
+async def rotate_secret(webhook_id: str, principal: CurrentPrincipal) -> Response:
+    return envelope(await in_transaction(_rotate, principal.user_id, webhook_id))
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    summary="The delivery log, newest first",
+    response_model=DeliveryPageEnvelope,
+    responses=READ_ERRORS | error_responses(400),
+)
+async def list_deliveries(
+    webhook_id: str,
+    principal: CurrentPrincipal,
+    limit: int | None = Query(default=None, description="Page size, 1 to 100 (default 50)"),
+    cursor: str | None = Query(default=None, description="`next_cursor` from the previous page"),
+    status: str | None = Query(default=None, description="pending, sending, succeeded or failed"),
+) -> Response:
+    return envelope(await in_transaction(_deliveries, principal.user_id, webhook_id, limit, cursor, status))
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    summary="Send a delivery again now",
+    response_model=DeliveryEnvelope,
+    responses=WRITE_ERRORS,
+)
+async def redeliver(webhook_id: str, delivery_id: str, principal: CurrentPrincipal) -> Response:
+    data = await in_transaction(_redeliver, principal.user_id, webhook_id, delivery_id)
+    await run_in_threadpool(dispatcher.enqueue_relay)  # committed: the next relay claims it
+    return envelope(data, status_code=202)
