@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY greenlight ./greenlight
 COPY api ./api
 COPY workers ./workers
+COPY cli ./cli
 COPY migrations ./migrations
 COPY alembic.ini ./
 RUN pip install --no-cache-dir -e . && useradd --create-home greenlight

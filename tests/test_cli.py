@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from greenlight.cli import main
+from cli.main import main
 from greenlight.db import get_engine, unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.embedded import free_port

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
+from cli.errors import GreenlightGroup
+from cli.ops import ops
+from cli.output import table, timestamp
+from cli.webhooks import webhooks
 from greenlight import keys as keys_service
-from greenlight.commands.errors import GreenlightGroup
-from greenlight.commands.ops import ops
-from greenlight.commands.output import table, timestamp
-from greenlight.commands.webhooks import webhooks
 from greenlight.db import unit_of_work
 from greenlight.processes import ENGINE_QUEUES
 

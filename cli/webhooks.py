@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import MetaData, Table, inspect, select
 
-from greenlight.commands.output import table
+from cli.output import table
 from greenlight.db import get_engine
 from greenlight.metrics import WEBHOOK_DELIVERIES_TABLE, WEBHOOK_OUTCOME_COLUMNS
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from greenlight.commands.output import table, timestamp, wait_with_progress
+from cli.output import table, timestamp, wait_with_progress
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.models import Operation, OperationStatus

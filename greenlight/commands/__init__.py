@@ -1,1 +1,0 @@
-"""Groups of the ``greenlight`` command line (the root is greenlight/cli.py)."""
