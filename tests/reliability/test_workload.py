@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
-from tests.conftest import new_key
+from greenlight.db import unit_of_work
+from greenlight.models import OutboxEvent
+from tests.conftest import NOTIFICATION_QUEUES, new_key
+from tests.notify_support import Receiver, Request, receiver
 from tests.reliability.helpers import wait_all_done
 from tests.reliability.invariants import check_persona
-from tests.support import Process, start_beat, start_worker
+from tests.support import Process, start_beat, start_worker, wait_until
 
 OPS = int(os.environ.get("GREENLIGHT_RELIABILITY_OPS", "200"))
 PERSONAS = 20
@@ -83,11 +87,18 @@ class Workload:
         self._accept(response)
 
 
+def flaky(request: Request, index: int) -> tuple[int, dict[str, str]]:
+    """A receiver that fails one request in seven: deliveries must retry, in order, and lose nothing."""
+    return (500 if index % 7 == 3 else 200), {}
+
+
 def test_mixed_workload_with_sigkills(api_url: str, own_workers: list[Process], tmp_path: Path) -> None:
     headers = {"authorization": new_key(), "Prefer": "respond-async"}
     nodes = [start_worker(concurrency=2, env=ENV), start_worker(concurrency=2, env=ENV)]  # 4 processes
-    own_workers.extend([*nodes, start_beat(tmp_path, env=ENV)])
-    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as http:
+    notifier = start_worker(concurrency=2, queues=NOTIFICATION_QUEUES, env=ENV)
+    own_workers.extend([*nodes, notifier, start_beat(tmp_path, env=ENV)])
+    with receiver(flaky) as hook, httpx.Client(base_url=api_url, headers=headers, timeout=60) as http:
+        assert http.post("/v1/webhooks", json={"url": hook.url}).status_code == 201
         workload = Workload(http, seed=20261123)
         workload.create_personas()
         for i in range(OPS):
@@ -98,10 +109,47 @@ def test_mixed_workload_with_sigkills(api_url: str, own_workers: list[Process], 
                 replacement = start_worker(concurrency=2, env=ENV)
                 nodes.append(replacement)
                 own_workers.append(replacement)
-    assert len(workload.accepted) > OPS // 2
-    wait_all_done(workload.accepted, timeout=180)
-    totals = {"operations": 0, "events": 0, "promotions": 0}
-    for persona in workload.personas:
-        for key, value in check_persona(persona["id"]).items():
-            totals[key] += value
-    assert totals["promotions"] > 0 and totals["operations"] >= len(workload.accepted)
+            if i == OPS // 2:  # the notifications worker dies too, mid-delivery
+                notifier.kill()
+                notifier = start_worker(concurrency=2, queues=NOTIFICATION_QUEUES, env=ENV)
+                own_workers.append(notifier)
+        assert len(workload.accepted) > OPS // 2
+        wait_all_done(workload.accepted, timeout=180)
+        totals = {"operations": 0, "events": 0, "promotions": 0}
+        for persona in workload.personas:
+            for key, value in check_persona(persona["id"]).items():
+                totals[key] += value
+        assert totals["promotions"] > 0 and totals["operations"] >= len(workload.accepted)
+        check_deliveries(hook, [persona["id"] for persona in workload.personas])
+
+
+def _outbox(persona_ids: list[str]) -> dict[str, tuple[str, int]]:
+    with unit_of_work() as session:
+        rows = session.execute(
+            sa.select(OutboxEvent.id, OutboxEvent.persona_id, OutboxEvent.persona_seq).where(
+                OutboxEvent.persona_id.in_(persona_ids)
+            )
+        ).all()
+    return {row.id: (row.persona_id, row.persona_seq) for row in rows}
+
+
+def check_deliveries(hook: Receiver, persona_ids: list[str]) -> None:
+    """Every event delivered to the endpoint, none lost; duplicates only as retries of one id
+    (same body); per persona, first successful deliveries in sequence order."""
+    events = _outbox(persona_ids)
+    wait_until(lambda: {r.webhook_id for r in hook.answered(200)} >= set(events), timeout=120, interval=0.2)
+    requests = hook.snapshot()
+    assert {r.webhook_id for r in requests} == set(events)  # nothing unknown, nothing lost
+    bodies: dict[str, bytes] = {}
+    for request in requests:
+        assert request.payload["id"] == request.webhook_id
+        assert bodies.setdefault(request.webhook_id, request.body) == request.body  # a retry, not a new event
+    delivered: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for request in hook.answered(200):
+        if request.webhook_id not in seen:
+            seen.add(request.webhook_id)
+            persona_id, seq = events[request.webhook_id]
+            delivered.setdefault(persona_id, []).append(seq)
+    for persona_id, seqs in delivered.items():
+        assert seqs == sorted(seqs), f"persona {persona_id} delivered out of order"
