@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
+from api.guard import RequestGuard
 from api.routers import drafts, lifecycle, operations, personas, retell
 from api.waiter import OperationWaiter
 
@@ -29,6 +30,7 @@ def create_app() -> FastAPI:
     )
     app.state.waiter = waiter
     errors.install(app)
+    app.add_middleware(RequestGuard)
     app.include_router(personas.router)
     app.include_router(lifecycle.router)
     app.include_router(operations.router)

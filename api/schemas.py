@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator
+
+from api.inputs import RequestBody, to_utc
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=100_000)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
+# Version numbers are stored as 32-bit integers.
+MAX_VERSION_NUMBER = 2**31 - 1
 
 
-class Strict(BaseModel):
+class Strict(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -68,7 +72,7 @@ class PromotionOptions(Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("scheduled_at needs a timezone, e.g. 2026-01-01T12:00:00Z")
-        return value
+        return None if value is None else to_utc(value)
 
 
 class PromoteRequest(PromotionOptions):
@@ -79,10 +83,10 @@ class PublishRequest(PromotionOptions):
     """Publish a draft version in place."""
 
 
-class RetellPublishRequest(BaseModel):
+class RetellPublishRequest(RequestBody):
     """Retell's PublishAgentVersionRequest."""
 
-    version: Annotated[StrictInt, Field(ge=0)]
+    version: Annotated[StrictInt, Field(ge=0, le=MAX_VERSION_NUMBER)]
     version_description: Annotated[str, Field(max_length=2000)] | None = None
 
 

@@ -35,10 +35,15 @@ def _draft_answer(result: dict[str, Any]) -> Response:
 
 
 def _owned_version(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
+    missing = NotFound("Draft not found", {"draft_id": draft_id})
     version = session.get(PersonaVersion, draft_id)
     if version is None:
-        raise NotFound("Draft not found", {"draft_id": draft_id})
-    get_owned_persona(session, user_id, version.persona_id)  # same 404 for someone else's
+        raise missing
+    try:
+        get_owned_persona(session, user_id, version.persona_id)
+    except NotFound:
+        # Someone else's draft answers exactly like a missing one: no persona id, no other message.
+        raise missing from None
     return version
 
 
