@@ -17,31 +17,30 @@ from pydantic import AfterValidator, BaseModel, model_validator
 MAX_DEPTH = 64
 
 
-def _short(where: str) -> str:
-    return where if len(where) <= 100 else where[:100] + "..."
-
-
 def _check_text(text: str, where: str) -> None:
     if "\x00" in text:
-        raise ValueError(f"{_short(where)}: text must not contain NUL (U+0000)")
+        raise ValueError(f"{where}: text must not contain NUL (U+0000)")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError(f"{_short(where)}: text must be valid Unicode (no lone surrogates)") from exc
+        raise ValueError(f"{where}: text must be valid Unicode (no lone surrogates)") from exc
 
 
 def check_json(value: Any, where: str = "body", depth: int = 0) -> None:
-    """Refuse what no column can store or no response can encode, naming where it is."""
+    """Refuse what no column can store or no response can encode, naming the top-level field.
+
+    Deeper keys are not named: they are the caller's data, and errors do not echo data.
+    """
     if isinstance(value, str):
         _check_text(value, where)
     elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{_short(where)}: numbers must be finite")
+        raise ValueError(f"{where}: numbers must be finite")
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
-            raise ValueError(f"{_short(where)}: nested deeper than {MAX_DEPTH} levels")
+            raise ValueError(f"{where}: nested deeper than {MAX_DEPTH} levels")
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for name, item in items:
-            inner = f"{where}.{str(name)[:40]}" if isinstance(value, dict) else f"{where}[{name}]"
+            inner = str(name)[:40] if depth == 0 and isinstance(value, dict) else where
             if isinstance(name, str):
                 _check_text(name, inner)
             check_json(item, inner, depth + 1)

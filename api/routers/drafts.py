@@ -16,6 +16,7 @@ from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
 from greenlight.drafts.resources import resolve
 from greenlight.errors import InvalidRequest, NotFound, Unprocessable
+from greenlight.idempotency import validate_key
 from greenlight.keys import Principal
 from greenlight.models import DraftEntry, Operation, PersonaVersion
 from greenlight.operations import kinds
@@ -127,6 +128,7 @@ async def patch_persona_draft(
     prefer: PreferHeader = None,
 ) -> Response:
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    validate_key(idempotency_key)  # an ack does not use the header, but a bad one is still refused
     if body.idempotency_key is not None or body.accept is not None:
         outcome = await _ack(body, principal)
         if isinstance(outcome, dict):
