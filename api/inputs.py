@@ -8,10 +8,11 @@ text with NUL or lone surrogates, non-finite numbers, unbounded nesting, instant
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
 
 # Containers inside containers, counted from the body itself; generous for pathway conditions.
 MAX_DEPTH = 64
@@ -65,5 +66,17 @@ def to_utc(value: datetime) -> datetime:
         raise ValueError("the instant is out of range once converted to UTC") from exc
 
 
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_8601(value: Any) -> Any:
+    """Pydantic would read numbers (and numeric strings) as Unix timestamps; the API documents ISO 8601."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-01-01T12:00:00Z")
+    return value
+
+
+# An ISO 8601 date-time, not a number.
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
 # An instant; naive ones are UTC. Converted to UTC here, so extreme offsets are a 422, not a 500.
-UtcDatetime = Annotated[datetime, AfterValidator(to_utc)]
+UtcDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(to_utc)]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import ConfigDict, Field, StrictInt, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from api.inputs import RequestBody, to_utc
+from api.inputs import IsoDatetime, RequestBody, to_utc
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=100_000)]
@@ -18,6 +18,16 @@ MAX_VERSION_NUMBER = 2**31 - 1
 
 class Strict(RequestBody):
     model_config = ConfigDict(extra="forbid")
+
+    # May be left out, but not sent as null: the columns behind them hold no null.
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"name", "tags", "kb_ids", "default_tools"})
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        nulls = sorted(name for name in self.model_fields_set & self.NOT_NULL if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
 
 
 class VersionContent(Strict):
@@ -63,7 +73,7 @@ class PromotionOptions(Strict):
     expected_production_version_id: Annotated[str, Field(max_length=100)] | None = Field(
         default=None, description="Compare-and-swap: fail with 409 if production is no longer this version."
     )
-    scheduled_at: datetime | None = Field(
+    scheduled_at: IsoDatetime | None = Field(
         default=None, description="Take effect at this time (ISO 8601 with a timezone) instead of now."
     )
 

@@ -123,6 +123,13 @@ def test_wrong_types_unknown_fields_and_oversized_values(world: World) -> None:
         ("POST", create, {"name": "x" * 201}),
         ("POST", create, {"name": "x", "personality_prompt": "p" * 100_001}),
         ("POST", create, {"name": "x", "tags": ["t"] * 101}),
+        # Explicit nulls for columns that hold none: once accepted, they failed in the worker again and again.
+        ("POST", create, {"name": "x", "tags": None}),
+        ("POST", create, {"name": "x", "kb_ids": None, "default_tools": None}),
+        ("PATCH", patch, {"name": None}),
+        ("PATCH", patch, {"tags": None}),
+        ("PATCH", patch, {"kb_ids": None}),
+        ("PATCH", patch, {"default_tools": None}),
         ("PATCH", patch, {"personality_prompt": 5}),
         ("PATCH", patch, {"nope": True}),
         ("PATCH", patch, {"tags": ["x" * 201]}),
@@ -131,6 +138,8 @@ def test_wrong_types_unknown_fields_and_oversized_values(world: World) -> None:
         ("POST", promote, {"scheduled_at": "tomorrow"}),
         ("POST", promote, {"scheduled_at": "2030-01-01T00:00:00"}),  # no timezone
         ("POST", promote, {"scheduled_at": "9999-12-31T23:59:59-23:59"}),  # beyond year 9999 in UTC
+        ("POST", promote, {"scheduled_at": 1900000000}),  # ISO 8601, not Unix time
+        ("POST", promote, {"scheduled_at": "1900000000"}),
         ("POST", promote, {"extra": 1}),
         ("POST", publish, {"expected_production_version_id": 7}),
     ]
@@ -249,6 +258,14 @@ def test_invalid_ids_and_query_values(world: World) -> None:
         ("GET", f"/v1/personas/{pid}/promotions", {"params": {"limit": 0}}, 422, "VALIDATION_ERROR"),
         ("GET", f"/v1/personas/{pid}/promotions", {"params": {"limit": 10**30}}, 422, "VALIDATION_ERROR"),
         ("GET", f"/v1/personas/{pid}/promotions", {"params": {"from": "yesterday"}}, 422, "VALIDATION_ERROR"),
+        ("GET", f"/v1/personas/{pid}/promotions", {"params": {"from": "-43"}}, 422, "VALIDATION_ERROR"),
+        (
+            "GET",
+            f"/v1/personas/{pid}/production",
+            {"params": {"at": "1700000000.5"}},
+            422,
+            "VALIDATION_ERROR",
+        ),
         ("GET", f"/v1/personas/{pid}/promotions", {"params": {"to": "0001-01-01T00:00:00+23:00"}}, 422, None),
         (
             "GET",
