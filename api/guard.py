@@ -22,7 +22,8 @@ class BodyTooLarge(HTTPException):
     """Rendered by api/errors.py like any HTTP error; an HTTPException so frameworks re-raise it as is."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes")
+        # The rest of the body is not read: the connection cannot be reused.
+        super().__init__(413, f"The request body is larger than {limit} bytes", {"Connection": "close"})
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -48,6 +48,7 @@ def persona_id(client: httpx.Client, auth: dict[str, str]) -> str:
 
 def _assert_413(response: httpx.Response) -> None:
     assert response.status_code == 413, response.text
+    assert response.headers["connection"] == "close"
     error = error_of(response)
     assert error["error"] in ("PAYLOAD_TOO_LARGE", None)  # Retell's shape carries no code
     assert str(LIMIT) in error["message"]

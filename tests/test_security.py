@@ -233,6 +233,8 @@ def test_someone_elses_ids_answer_exactly_like_missing_ones(
         # Details only echo what was sent: nothing of the owner's leaks (e.g. a persona id behind a draft).
         sent = json.dumps(foreign)
         assert all(str(value) in sent for value in got["details"].values()), theirs.text
+        if foreign[0] == "GET":  # the ids are real: their owner reads them
+            assert _call(http, owner, foreign).status_code == 200, foreign
     settle(owner.user_id)
     assert footprint(owner.user_id) == owner_before
     assert _snapshot(http, owner) == state_before
