@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -71,11 +72,18 @@ def error_body(style: ErrorStyle, code: str, message: str, details: dict[str, An
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = error_body(style_for(request.url.path), code, message, details or {})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=extra or None)
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -111,7 +119,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code
     if exc.status_code == 404 and message == "Not Found":
         message = "The requested resource was not found."
-    return error_response(request, exc.status_code, code, message)
+    # Keep the exception's headers: a 405 must say which methods are allowed (`Allow`).
+    return error_response(request, exc.status_code, code, message, headers=exc.headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api import errors, openapi
 from api.event_hub import EventHub
+from api.guard import RequestGuard
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
 from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
     app.state.event_hub = event_hub
     errors.install(app)
     openapi.install(app)
+    app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(operator.router)
     app.include_router(personas.router)

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from api.inputs import IsoDatetime, RequestBody, to_utc
 
 ShortText = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=100_000)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
+# Version numbers are stored as 32-bit integers.
+MAX_VERSION_NUMBER = 2**31 - 1
 
 
-class Strict(BaseModel):
+class Strict(RequestBody):
     model_config = ConfigDict(extra="forbid")
+
+    # May be left out, but not sent as null: the columns behind them hold no null.
+    NOT_NULL: ClassVar[frozenset[str]] = frozenset({"name", "tags", "kb_ids", "default_tools"})
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        nulls = sorted(name for name in self.model_fields_set & self.NOT_NULL if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
 
 
 class VersionContent(Strict):
@@ -59,7 +73,7 @@ class PromotionOptions(Strict):
     expected_production_version_id: Annotated[str, Field(max_length=100)] | None = Field(
         default=None, description="Compare-and-swap: fail with 409 if production is no longer this version."
     )
-    scheduled_at: datetime | None = Field(
+    scheduled_at: IsoDatetime | None = Field(
         default=None, description="Take effect at this time (ISO 8601 with a timezone) instead of now."
     )
 
@@ -68,7 +82,7 @@ class PromotionOptions(Strict):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("scheduled_at needs a timezone, e.g. 2026-01-01T12:00:00Z")
-        return value
+        return None if value is None else to_utc(value)
 
 
 class PromoteRequest(PromotionOptions):
@@ -79,10 +93,10 @@ class PublishRequest(PromotionOptions):
     """Publish a draft version in place."""
 
 
-class RetellPublishRequest(BaseModel):
+class RetellPublishRequest(RequestBody):
     """Retell's PublishAgentVersionRequest."""
 
-    version: Annotated[StrictInt, Field(ge=0)]
+    version: Annotated[StrictInt, Field(ge=0, le=MAX_VERSION_NUMBER)]
     version_description: Annotated[str, Field(max_length=2000)] | None = None
 
 

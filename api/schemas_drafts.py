@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from api.inputs import RequestBody
 
 # Generous transport limits; the domain applies each field's own limit and names the field.
 Text = Annotated[str, Field(max_length=200_000)]
@@ -13,7 +15,7 @@ Texts = Annotated[list[Text], Field(max_length=100)]
 Refs = Annotated[list[Ref], Field(max_length=100)]
 
 
-class PatchPersonaDraftApiRequest(BaseModel):
+class PatchPersonaDraftApiRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     draft_id: Ref | None = Field(

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     default_wait_seconds: float = 30.0
     max_wait_seconds: float = 30.0
     idempotency_retention_hours: int = 24
+    # Larger request bodies get a 413 before they are read.
+    max_body_bytes: int = 1024 * 1024
 
     # Flower (basic auth is always on; `greenlight run` generates a password when unset)
     flower_port: int = 5555

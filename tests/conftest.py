@@ -119,6 +119,12 @@ def worker(shared_workers: SharedWorkers) -> Process:
     return shared_workers.ensure()
 
 
+@pytest.fixture(scope="module")
+def module_worker(shared_workers: SharedWorkers) -> Process:
+    """The shared workers, for module-scoped fixtures (they stay up unless a fault test stops them)."""
+    return shared_workers.ensure()
+
+
 @pytest.fixture
 def own_workers(shared_workers: SharedWorkers) -> Iterator[list[Process]]:
     """No shared workers during the test: it starts (and may kill) its own; all stopped after."""

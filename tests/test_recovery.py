@@ -18,6 +18,7 @@ from greenlight.operations.engine import Claimed, Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
 from tests.api_helpers import create_persona, wait_operation
+from workers.dispatch import CeleryDispatcher
 
 
 def _user_id(client: httpx.Client, auth: dict[str, str], persona_id: str) -> str:
@@ -74,3 +75,21 @@ def test_lost_message_is_recovered_by_the_sweeper(client: httpx.Client, auth: di
     finished = wait_operation(client, auth, op.id)
     assert finished["status"] == "succeeded"
     assert finished["result"]["persona"]["current_production_version"]["version_number"] == 2
+
+
+def test_a_change_the_database_refuses_fails_at_once_and_unblocks_the_queue(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    persona = create_persona(client, auth)
+    user_id = _user_id(client, auth, persona["id"])
+    # A payload the API would refuse (a persona name cannot be null), slipped in behind its back.
+    bad = submit(
+        user_id,
+        Submission(kinds.DRAFT_UPDATE, {"changes": {"name": None}}, persona["id"]),
+        CeleryDispatcher(),
+    )
+    after = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), CeleryDispatcher())
+    failed = wait_operation(client, auth, bad.id)
+    assert failed["status"] == "failed" and failed["attempts"] == 1
+    assert failed["error"]["error"] == "REJECTED_BY_DATABASE"
+    assert wait_operation(client, auth, after.id)["status"] == "succeeded"

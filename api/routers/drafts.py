@@ -25,6 +25,7 @@ from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
 from greenlight.drafts.resources import resolve
 from greenlight.errors import InvalidRequest, NotFound, Unprocessable
+from greenlight.idempotency import validate_key
 from greenlight.keys import Principal
 from greenlight.models import DraftEntry, Operation, PersonaVersion
 from greenlight.operations import kinds
@@ -44,10 +45,15 @@ def _draft_answer(result: dict[str, Any]) -> Response:
 
 
 def _owned_version(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
+    missing = NotFound("Draft not found", {"draft_id": draft_id})
     version = session.get(PersonaVersion, draft_id)
     if version is None:
-        raise NotFound("Draft not found", {"draft_id": draft_id})
-    get_owned_persona(session, user_id, version.persona_id)  # same 404 for someone else's
+        raise missing
+    try:
+        get_owned_persona(session, user_id, version.persona_id)
+    except NotFound:
+        # Someone else's draft answers exactly like a missing one: no persona id, no other message.
+        raise missing from None
     return version
 
 
@@ -136,6 +142,7 @@ async def patch_persona_draft(
     prefer: PreferHeader = None,
 ) -> Response:
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
+    validate_key(idempotency_key)  # an ack does not use the header, but a bad one is still refused
     if body.idempotency_key is not None or body.accept is not None:
         outcome = await _ack(body, principal)
         if isinstance(outcome, dict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from api.deps import (
     in_transaction,
     wait_seconds,
 )
+from api.inputs import UtcDatetime
 from api.outcomes import envelope, respond
 from api.responses import (
     ACCEPTED,
@@ -34,7 +35,7 @@ from api.responses import (
     VersionEnvelope,
     error_responses,
 )
-from api.schemas import PublishRequest, promotion_payload
+from api.schemas import MAX_VERSION_NUMBER, PublishRequest, promotion_payload
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from greenlight.db import unit_of_work
 from greenlight.errors import NotFound
@@ -50,7 +51,9 @@ from greenlight.schedules import get_schedule, list_schedules, schedule_to_dict
 from greenlight.settings import get_settings
 
 router = APIRouter(prefix="/v1/personas/{persona_id}", tags=["promotion"])
-VersionNumber = Annotated[int, "version number"]
+# `:int` in the paths: a segment that is not a number matches no version route (so GET .../versions/promote
+# is a 405, not a 422); the bound keeps numbers within the database's integer.
+VersionNumber = Annotated[int, Path(ge=0, le=MAX_VERSION_NUMBER, description="Version number")]
 
 
 def _version(session: Session, user_id: str, persona_id: str, number: int) -> dict[str, Any]:
@@ -58,14 +61,17 @@ def _version(session: Session, user_id: str, persona_id: str, number: int) -> di
 
 
 @router.get(
-    "/versions/{number}", summary="Read one version", response_model=VersionEnvelope, responses=READ_ERRORS
+    "/versions/{number:int}",
+    summary="Read one version",
+    response_model=VersionEnvelope,
+    responses=READ_ERRORS,
 )
-async def read_version(persona_id: str, number: int, principal: CurrentPrincipal) -> Response:
+async def read_version(persona_id: str, number: VersionNumber, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_version, principal.user_id, persona_id, number))
 
 
 @router.post(
-    "/versions/{number}/publish",
+    "/versions/{number:int}/publish",
     summary="Publish a draft version in place (promote it)",
     response_model=PersonaEnvelope,
     responses=ACCEPTED | WRITE_ERRORS,
@@ -73,7 +79,7 @@ async def read_version(persona_id: str, number: int, principal: CurrentPrincipal
 async def publish(
     request: Request,
     persona_id: str,
-    number: int,
+    number: VersionNumber,
     principal: CurrentPrincipal,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
@@ -98,7 +104,7 @@ async def publish(
 
 
 @router.post(
-    "/versions/{number}/unarchive",
+    "/versions/{number:int}/unarchive",
     summary="Return an archived version to draft (before a rollback)",
     response_model=VersionEnvelope,
     responses=ACCEPTED | WRITE_ERRORS,
@@ -106,7 +112,7 @@ async def publish(
 async def unarchive(
     request: Request,
     persona_id: str,
-    number: int,
+    number: VersionNumber,
     principal: CurrentPrincipal,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
@@ -138,9 +144,9 @@ async def promotions(
         str | None, Query(max_length=100, description="Only promotions by this user id")
     ] = None,
     since: Annotated[
-        datetime | None, Query(alias="from", description="Promoted at or after (ISO 8601)")
+        UtcDatetime | None, Query(alias="from", description="Promoted at or after (ISO 8601)")
     ] = None,
-    until: Annotated[datetime | None, Query(alias="to", description="Promoted before (ISO 8601)")] = None,
+    until: Annotated[UtcDatetime | None, Query(alias="to", description="Promoted before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=history.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
@@ -178,7 +184,7 @@ async def production(
     persona_id: str,
     principal: CurrentPrincipal,
     at: Annotated[
-        datetime | None, Query(description="Which version was in production at this instant")
+        UtcDatetime | None, Query(description="Which version was in production at this instant")
     ] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
@@ -197,12 +203,12 @@ def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> di
 
 
 @router.get(
-    "/versions/{a}/diff/{b}",
+    "/versions/{a:int}/diff/{b:int}",
     summary="Field-by-field difference between two versions",
     response_model=DiffEnvelope,
     responses=READ_ERRORS,
 )
-async def diff(persona_id: str, a: int, b: int, principal: CurrentPrincipal) -> Response:
+async def diff(persona_id: str, a: VersionNumber, b: VersionNumber, principal: CurrentPrincipal) -> Response:
     return envelope(await in_transaction(_diff, principal.user_id, persona_id, a, b))
 
 

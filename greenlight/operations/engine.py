@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import redis
 from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, IntegrityError
 
 from greenlight import logs
 from greenlight.clock import utcnow
@@ -147,6 +148,15 @@ class Engine:
                 return self._apply_and_commit(claimed.operation_id, token)
             except DomainError as exc:
                 error = exc
+            except (IntegrityError, DataError) as exc:
+                # Deterministic: retrying would block the persona's queue until TOO_MANY_ATTEMPTS.
+                # If a stale worker caused it, the fenced failure below refuses to record it.
+                log.exception("operation %s refused by the database", claimed.operation_id)
+                error = Unprocessable(
+                    "The database refused the change",
+                    {"reason": type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__},
+                    code="REJECTED_BY_DATABASE",
+                )
         with unit_of_work() as session:
             return fail_in_transaction(session, claimed.operation_id, token, error)
 
