@@ -137,3 +137,5 @@ def configure_logging(component: str, level: str | int | None = None) -> None:
     for name in ("uvicorn.access", "gunicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = False
+    # Alembic announces its plugins at INFO each time /readyz compares revisions: noise.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
