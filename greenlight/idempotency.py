@@ -1,4 +1,5 @@
-"""Idempotency keys: validation and the request fingerprint that detects a reused key."""
+"""Idempotency keys: validation, the request fingerprint that detects a reused key, and the stored
+answers of synchronous requests (operations are their own record: see operations/submit.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import hashlib
 import json
 from typing import Any
 
-from greenlight.errors import InvalidRequest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from greenlight.errors import IdempotencyKeyReused, InvalidRequest
+from greenlight.models.idempotency import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
 
@@ -31,3 +36,31 @@ def fingerprint(kind: str, target: str | None, payload: dict[str, Any]) -> str:
     """Stable hash of what the request asks for; key order and whitespace do not matter."""
     canonical = json.dumps([kind, target or "", payload], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def replay(session: Session, user_id: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
+    """The stored answer of an earlier identical request under this key; 422 if the key was
+    used for a different request."""
+    if validate_key(key) is None:
+        return None
+    record = session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    )
+    if record is not None and record.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request", {"idempotency_key": key}
+        )
+    return record
+
+
+def remember(
+    session: Session, user_id: str, key: str | None, request_hash: str, status_code: int, body: dict[str, Any]
+) -> None:
+    """Store the answer in the same transaction as the change: both happen, or neither."""
+    if key is not None:
+        session.add(
+            IdempotencyRecord(
+                user_id=user_id, key=key, request_hash=request_hash, status_code=status_code, body=body
+            )
+        )
+        session.flush()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ class World:
     schedule_id: str
     draft_id: str
     entry_id: str  # a dormant proposal on the composable draft
+    webhook_id: str
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,7 @@ def world(api_url: str, module_worker: Process) -> Iterator[World]:
         proposal = http.post(
             "/persona/draft", json={"draft_id": draft["draft_id"], "soft": True, "name": "P"}, headers=auth
         ).json()
+        hook = http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=auth).json()
         yield World(
             http=http,
             auth={"authorization": key, "Prefer": "respond-async"},
@@ -56,6 +59,7 @@ def world(api_url: str, module_worker: Process) -> Iterator[World]:
             schedule_id=schedule.json()["data"]["id"],
             draft_id=draft["draft_id"],
             entry_id=proposal["idempotency_key"],
+            webhook_id=hook["data"]["id"],
         )
 
 
@@ -410,10 +414,18 @@ def test_invalid_idempotency_keys_are_400_on_every_mutating_endpoint(world: Worl
         ("POST", "/publish-agent-version/{agent_id}"): (f"/publish-agent-version/{pid}", {"version": 1}),
         ("POST", "/persona/draft"): ("/persona/draft", {"name": "x"}),
     }
-    # Webhook endpoint management is synchronous configuration, not an operation: it takes no
-    # Idempotency-Key (yet) — listed here so that any other new mutating route must be added above.
-    webhooks = {route for route in api_routes() if route[1].startswith("/v1/webhooks")}
-    assert {route for route in api_routes() if route[0] in MUTATING} - webhooks == set(endpoints)
+    hook = world.webhook_id
+    endpoints |= {
+        ("POST", "/v1/webhooks"): ("/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}),
+        ("PATCH", "/v1/webhooks/{webhook_id}"): (f"/v1/webhooks/{hook}", {"enabled": True}),
+        ("DELETE", "/v1/webhooks/{webhook_id}"): (f"/v1/webhooks/{hook}", None),
+        ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): (f"/v1/webhooks/{hook}/rotate-secret", None),
+        ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): (
+            f"/v1/webhooks/{hook}/deliveries/{uuid.uuid4()}/redeliver",
+            None,
+        ),
+    }
+    assert {route for route in api_routes() if route[0] in MUTATING} == set(endpoints)
     bodies = [
         *endpoints.values(),
         ("/persona/draft", {"draft_id": world.draft_id, "name": "y"}),

@@ -325,3 +325,21 @@ def test_another_users_webhooks_and_deliveries_are_404(client: httpx.Client, aut
     assert client.get("/v1/webhooks", headers=other).json()["data"] == []
     owner_view = client.get(f"/v1/webhooks/{endpoint['id']}", headers=auth).json()["data"]
     assert owner_view["enabled"] is True  # the other user's PATCH and DELETE changed nothing
+
+
+def test_webhook_changes_honour_idempotency_keys(client: httpx.Client, auth: dict[str, str]) -> None:
+    headers = {**auth, "Idempotency-Key": "hook-1"}
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["version.*"]}
+    first = client.post("/v1/webhooks", json=body, headers=headers)
+    again = client.post("/v1/webhooks", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()  # the same endpoint and the same secret, created once
+    listed = client.get("/v1/webhooks", headers=auth).json()["data"]
+    assert [hook["id"] for hook in listed].count(first.json()["data"]["id"]) == 1 and len(listed) == 1
+    other = client.post("/v1/webhooks", json={**body, "event_types": None}, headers=headers)
+    assert other.status_code == 422 and other.json()["errors"][0]["error"] == "IDEMPOTENCY_KEY_REUSED"
+
+    url = f"/v1/webhooks/{first.json()['data']['id']}/rotate-secret"
+    rotated = client.post(url, headers={**auth, "Idempotency-Key": "rotate-1"})
+    replayed = client.post(url, headers={**auth, "Idempotency-Key": "rotate-1"})
+    assert rotated.json() == replayed.json()  # rotated once: the retry sees the same new secret

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, in_transaction
+from api.deps import CurrentPrincipal, IdempotencyKey, in_transaction
+from api.idempotent import idempotent_change
 from api.outcomes import envelope
 from api.responses import (
     COMMON_ERRORS,
@@ -85,8 +86,11 @@ def _redeliver(session: Session, user_id: str, webhook_id: str, delivery_id: str
     response_model=WebhookEnvelope,
     responses=error_responses(400, 401, 422, 500),
 )
-async def create_webhook(body: WebhookCreate, principal: CurrentPrincipal) -> Response:
-    return envelope(await in_transaction(_create, principal.user_id, body), status_code=201)
+async def create_webhook(
+    request: Request, body: WebhookCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+) -> Response:
+    sent = body.model_dump(mode="json")
+    return await idempotent_change(request, principal, idempotency_key, sent, 201, _create, body)
 
 
 @router.get(
@@ -109,11 +113,20 @@ async def read_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response
     response_model=WebhookEnvelope,
     responses=WRITE_ERRORS,
 )
-async def update_webhook(webhook_id: str, body: WebhookUpdate, principal: CurrentPrincipal) -> Response:
-    data = await in_transaction(_update, principal.user_id, webhook_id, body)
+async def update_webhook(
+    request: Request,
+    webhook_id: str,
+    body: WebhookUpdate,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    sent = body.model_dump(mode="json", exclude_unset=True)
+    answer = await idempotent_change(
+        request, principal, idempotency_key, sent, 200, _update, webhook_id, body
+    )
     if body.enabled:
         await run_in_threadpool(dispatcher.enqueue_relay)  # re-enabled: paused deliveries resume now
-    return envelope(data)
+    return answer
 
 
 @router.delete(
@@ -122,8 +135,10 @@ async def update_webhook(webhook_id: str, body: WebhookUpdate, principal: Curren
     response_model=WebhookEnvelope,
     responses=READ_ERRORS,
 )
-async def delete_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response:
-    return envelope(await in_transaction(_delete, principal.user_id, webhook_id))
+async def delete_webhook(
+    request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+) -> Response:
+    return await idempotent_change(request, principal, idempotency_key, None, 200, _delete, webhook_id)
 
 
 @router.post(
@@ -132,8 +147,10 @@ async def delete_webhook(webhook_id: str, principal: CurrentPrincipal) -> Respon
     response_model=WebhookEnvelope,
     responses=READ_ERRORS,
 )
-async def rotate_secret(webhook_id: str, principal: CurrentPrincipal) -> Response:
-    return envelope(await in_transaction(_rotate, principal.user_id, webhook_id))
+async def rotate_secret(
+    request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+) -> Response:
+    return await idempotent_change(request, principal, idempotency_key, None, 200, _rotate, webhook_id)
 
 
 @router.get(
@@ -159,7 +176,15 @@ async def list_deliveries(
     response_model=DeliveryEnvelope,
     responses=WRITE_ERRORS,
 )
-async def redeliver(webhook_id: str, delivery_id: str, principal: CurrentPrincipal) -> Response:
-    data = await in_transaction(_redeliver, principal.user_id, webhook_id, delivery_id)
+async def redeliver(
+    request: Request,
+    webhook_id: str,
+    delivery_id: str,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    answer = await idempotent_change(
+        request, principal, idempotency_key, None, 202, _redeliver, webhook_id, delivery_id
+    )
     await run_in_threadpool(dispatcher.enqueue_relay)  # committed: the next relay claims it
-    return envelope(data, status_code=202)
+    return answer

@@ -1,6 +1,7 @@
 """ORM models, one module per table family."""
 
 from greenlight.models.base import Base
+from greenlight.models.idempotency import IdempotencyRecord
 from greenlight.models.operations import Operation, OperationCounter, OperationStatus
 from greenlight.models.outbox import OutboxCursor, OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryStatus",
     "DraftEntry",
     "EntryStatus",
+    "IdempotencyRecord",
     "Operation",
     "OperationCounter",
     "OperationStatus",

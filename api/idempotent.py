@@ -1,0 +1,61 @@
+"""Idempotency-Key for synchronous mutating endpoints: the change and its stored answer commit
+together, so a retry with the same key gets the same answer and changes nothing again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from greenlight.db import unit_of_work
+from greenlight.idempotency import fingerprint, remember, replay
+from greenlight.keys import Principal
+
+
+async def idempotent_change(
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    body: dict[str, Any] | None,
+    status_code: int,
+    work: Callable[..., Any],
+    *args: Any,
+) -> JSONResponse:
+    """Run ``work(session, user_id, *args)`` once per key; answer ``{data, errors: null}``."""
+    request_hash = fingerprint(f"{request.method} {request.url.path}", None, body or {})
+
+    def run() -> tuple[int, dict[str, Any]]:
+        for _ in range(3):
+            try:
+                with unit_of_work() as session:
+                    return _once(session, principal.user_id, key, request_hash, status_code, work, *args)
+            except IntegrityError:
+                if key is None:
+                    raise
+                # A concurrent request with the same key committed first: answer with its record.
+        raise RuntimeError("idempotency key race did not settle")  # pragma: no cover
+
+    status, answer = await run_in_threadpool(run)
+    return JSONResponse(answer, status_code=status)
+
+
+def _once(
+    session: Session,
+    user_id: str,
+    key: str | None,
+    request_hash: str,
+    status_code: int,
+    work: Callable[..., Any],
+    *args: Any,
+) -> tuple[int, dict[str, Any]]:
+    stored = replay(session, user_id, key, request_hash)
+    if stored is not None:
+        return stored.status_code, stored.body
+    answer = {"data": work(session, user_id, *args), "errors": None}
+    remember(session, user_id, key, request_hash, status_code, answer)
+    return status_code, answer
