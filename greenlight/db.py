@@ -45,9 +45,18 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+def _keep_strongly(session: Session, instance: object) -> None:
+    # The identity map holds clean objects weakly: a version read once and dropped would be read
+    # again by the next lookup in the same transaction. Our sessions are short, so keep them all.
+    session.info.setdefault("loaded", []).append(instance)
+
+
 @lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    event.listen(factory, "loaded_as_persistent", _keep_strongly)
+    event.listen(factory, "pending_to_persistent", _keep_strongly)
+    return factory
 
 
 def dispose_engine() -> None:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = 5.0
     sweep_after_seconds: float = 15.0
     drain_batch_size: int = 50
+    # Operations of one persona applied per transaction (a refusal replays the group one by one).
+    apply_batch_size: int = 20
     schedule_interval_seconds: float = 1.0
     proposal_ttl_seconds: float = 7 * 24 * 3600
     expire_interval_seconds: float = 60.0

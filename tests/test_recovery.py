@@ -93,3 +93,28 @@ def test_a_change_the_database_refuses_fails_at_once_and_unblocks_the_queue(
     assert failed["status"] == "failed" and failed["attempts"] == 1
     assert failed["error"]["error"] == "REJECTED_BY_DATABASE"
     assert wait_operation(client, auth, after.id)["status"] == "succeeded"
+
+
+def test_a_refusal_inside_a_group_fails_alone(client: httpx.Client, auth: dict[str, str]) -> None:
+    """Operations are applied in groups per transaction; one refused in the middle rolls the group
+    back and replays it one by one: the others still apply, in order, exactly once."""
+    persona = create_persona(client, auth)
+    user_id = _user_id(client, auth, persona["id"])
+    pid = persona["id"]
+    submissions = [
+        Submission(kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": "one"}}, pid),
+        Submission(kinds.PERSONA_PROMOTE, {"notes": "first"}, pid),
+        Submission(kinds.VERSION_PUBLISH, {"version": 99}, pid),  # no such version: refused
+        Submission(kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": "two"}}, pid),
+        Submission(kinds.PERSONA_PROMOTE, {"notes": "second"}, pid),
+    ]
+    ops = [submit(user_id, sub, NullDispatcher()) for sub in submissions]
+    Engine().drain(pid)  # in this process, so the whole group is one drain
+    statuses = [wait_operation(client, auth, op.id) for op in ops]
+    assert [s["status"] for s in statuses] == ["succeeded", "succeeded", "failed", "succeeded", "succeeded"]
+    assert statuses[2]["error"]["error"] == "NOT_FOUND"
+    production = client.get(f"/v1/personas/{pid}/production", headers=auth).json()["data"]["version"]
+    assert (production["version_number"], production["personality_prompt"]) == (3, "two")
+    with unit_of_work() as session:
+        revision = session.scalar(sa.select(Persona.revision).where(Persona.id == pid))
+    assert revision == 1 + len(ops)

@@ -28,8 +28,9 @@ def read_slots(session: Session, version_id: str) -> SlotState:
     return state
 
 
-def _write(session: Session, version_id: str, state: SlotState) -> None:
-    session.execute(delete(VersionResource).where(VersionResource.version_id == version_id))
+def _write(session: Session, version_id: str, state: SlotState, *, fresh: bool = False) -> None:
+    if not fresh:  # a version made a moment ago has no connections to replace
+        session.execute(delete(VersionResource).where(VersionResource.version_id == version_id))
     session.add_all(
         VersionResource(version_id=version_id, slot=slot, resource_id=rid, position=i, active=active)
         for slot, items in state.items()
@@ -40,7 +41,9 @@ def _write(session: Session, version_id: str, state: SlotState) -> None:
 
 def copy_connections(session: Session, source_id: str, target_id: str) -> None:
     """A new version made from another carries its connections: they are part of its content."""
-    _write(session, target_id, read_slots(session, source_id))
+    state = read_slots(session, source_id)
+    if any(state.values()):
+        _write(session, target_id, state, fresh=True)
 
 
 def _flag_types(session: Session, ids: list[str]) -> dict[str, str]:

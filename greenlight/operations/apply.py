@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from greenlight.clock import utcnow
 from greenlight.errors import DomainError, FencingError, NotFound
@@ -15,13 +17,34 @@ from greenlight.operations.context import ApplyContext
 from greenlight.operations.kinds import handler_for
 from greenlight.outbox import emit
 
+T = TypeVar("T", Operation, Persona)
+
+
+def lock_operations(session: Session, operation_ids: list[str]) -> None:
+    """Lock a group's operation rows in one statement (instead of one per operation)."""
+    session.scalars(select(Operation).where(Operation.id.in_(operation_ids)).with_for_update()).all()
+    session.info.setdefault("locked", set()).update(operation_ids)
+
+
+def _get_locked(session: Session, model: type[T], key: str) -> T | None:
+    """The row, locked FOR UPDATE once per transaction; later lookups use the identity map."""
+    locked: set[str] = session.info.setdefault("locked", set())
+    if key in locked:
+        found = session.get(model, key)
+        if found is not None:
+            return found
+    found = session.get(model, key, with_for_update=True)
+    if found is not None:
+        locked.add(key)
+    return found
+
 
 def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[Operation, Persona | None]:
-    op = session.get(Operation, operation_id, with_for_update=True)
+    op = _get_locked(session, Operation, operation_id)
     if op is None or op.status not in PENDING_STATUSES:
         # Someone else applied it while we believed we held the lock.
         raise FencingError(f"operation {operation_id} is no longer pending")
-    persona = session.get(Persona, op.persona_id, with_for_update=True)
+    persona = _get_locked(session, Persona, op.persona_id)
     if (persona.revision if persona else 0) != expected_revision:
         raise FencingError(f"persona {op.persona_id} moved past revision {expected_revision}")
     if persona is not None and persona.user_id != op.user_id:
@@ -29,17 +52,19 @@ def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[
     return op, persona
 
 
-def _bump_revision(session: Session, persona_id: str, expected_revision: int) -> int:
+def _bump_revision(session: Session, persona: Persona, expected_revision: int) -> int:
     """Compare-and-bump: the write that a stale worker cannot make."""
     session.flush()
     result = session.execute(
         update(Persona)
-        .where(Persona.id == persona_id, Persona.revision == expected_revision)
+        .where(Persona.id == persona.id, Persona.revision == expected_revision)
         .values(revision=expected_revision + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise FencingError(f"persona {persona_id} moved past revision {expected_revision}")
+        raise FencingError(f"persona {persona.id} moved past revision {expected_revision}")
+    # The next operation of a group, in this same transaction, checks against the new value.
+    set_committed_value(persona, "revision", expected_revision + 1)
     return expected_revision + 1
 
 
@@ -70,7 +95,7 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
     _finish(op, OperationStatus.SUCCEEDED)
     if ctx.persona is None:
         return Applied(expected_revision, None, False)
-    revision = _bump_revision(session, ctx.persona.id, expected_revision)
+    revision = _bump_revision(session, ctx.persona, expected_revision)
     return Applied(revision, ctx.persona, ctx.production_changed)
 
 
@@ -89,4 +114,4 @@ def fail_in_transaction(
         {"operation_id": op.id, "kind": op.kind, "error": error.code, "message": error.message},
         op.id,
     )
-    return _bump_revision(session, persona.id, expected_revision)
+    return _bump_revision(session, persona, expected_revision)

@@ -23,7 +23,7 @@ from greenlight.errors import DomainError, FencingError, Unprocessable
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
 from greenlight.models.operations import PENDING_STATUSES
-from greenlight.operations.apply import apply_in_transaction, fail_in_transaction
+from greenlight.operations.apply import apply_in_transaction, fail_in_transaction, lock_operations
 from greenlight.personas.production import ProductionCache, load_production
 from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
@@ -94,13 +94,15 @@ class Engine:
             batch = self._claim(persona_id)
             if not batch:
                 return applied
-            for claimed in batch:
+            size = max(1, self.settings.apply_batch_size)
+            for start in range(0, len(batch), size):
+                group = batch[start : start + size]
                 lock.keep_alive()
-                token = self.apply_one(claimed, token)
-                self._announce(claimed.operation_id)
+                token = self._apply_group(group, token)
+                self._announce([claimed.operation_id for claimed in group])
                 # Committed: its outbox events can go out now (coalesced; beat relays anyway).
                 self.dispatcher.enqueue_relay()
-                applied += 1
+                applied += len(group)
 
     @staticmethod
     def read_revision(persona_id: str) -> int:
@@ -136,6 +138,19 @@ class Engine:
         head = Claimed(rows[0].id, rows[0].attempts + 1)
         return [head, *(Claimed(row.id, 0) for row in rows[1:])]
 
+    def _apply_group(self, group: list[Claimed], token: int) -> int:
+        """Apply consecutive operations in one transaction: one commit and one cache update for
+        the group. If any of them is refused, the group rolls back and they are applied one by
+        one, so each refusal is recorded on its own operation and the others still apply."""
+        if len(group) > 1 and all(c.attempts <= self.settings.max_attempts for c in group):
+            try:
+                return self._commit_applied([c.operation_id for c in group], token)
+            except (DomainError, IntegrityError, DataError):
+                pass
+        for claimed in group:
+            token = self.apply_one(claimed, token)
+        return token
+
     def apply_one(self, claimed: Claimed, token: int) -> int:
         if claimed.attempts > self.settings.max_attempts:
             error: DomainError = Unprocessable(
@@ -145,7 +160,7 @@ class Engine:
             )
         else:
             try:
-                return self._apply_and_commit(claimed.operation_id, token)
+                return self._commit_applied([claimed.operation_id], token)
             except DomainError as exc:
                 error = exc
             except (IntegrityError, DataError) as exc:
@@ -160,22 +175,33 @@ class Engine:
         with unit_of_work() as session:
             return fail_in_transaction(session, claimed.operation_id, token, error)
 
-    def _apply_and_commit(self, operation_id: str, token: int) -> int:
+    def _commit_applied(self, operation_ids: list[str], token: int) -> int:
+        """Apply the operations in order in one transaction; returns the persona's new revision."""
+        changed: Persona | None = None
+        fresh = None
         with unit_of_work() as session:
-            applied = apply_in_transaction(session, operation_id, token)
-            fresh = None
-            if applied.production_changed and applied.persona is not None:
+            if len(operation_ids) > 1:
+                lock_operations(session, operation_ids)
+            for operation_id in operation_ids:
+                applied = apply_in_transaction(session, operation_id, token)
+                token = applied.revision
+                if applied.production_changed and applied.persona is not None:
+                    changed = applied.persona
+            if changed is not None:
                 session.flush()
-                fresh = load_production(session, applied.persona)
+                fresh = load_production(session, changed)
                 # Before commit, so no reader can cache the old production after it.
-                self.production.invalidate(applied.persona.id, applied.revision)
-        if fresh is not None and applied.persona is not None:
+                self.production.invalidate(changed.id, token)
+        if fresh is not None and changed is not None:
             revision, etag, body = fresh
-            self.production.fill(applied.persona.id, revision, etag, body)
-        return applied.revision
+            self.production.fill(changed.id, revision, etag, body)
+        return token
 
-    def _announce(self, operation_id: str) -> None:
+    def _announce(self, operation_ids: list[str]) -> None:
         try:
-            self.redis.publish(operations_done_channel(), operation_id)
+            with self.redis.pipeline(transaction=False) as pipe:
+                for operation_id in operation_ids:
+                    pipe.publish(operations_done_channel(), operation_id)
+                pipe.execute()
         except redis.RedisError:
-            log.warning("could not announce operation %s; waiters fall back to polling", operation_id)
+            log.warning("could not announce operations %s; waiters fall back to polling", operation_ids)
