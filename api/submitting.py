@@ -10,23 +10,23 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import in_transaction
 from api.outcomes import envelope
 from greenlight.clock import utcnow
 from greenlight.keys import Principal
-from greenlight.models import Operation
+from greenlight.models import Operation, Persona
 from greenlight.operations import kinds
 from greenlight.operations.submit import Submission, submit
-from greenlight.personas.service import get_owned_persona, get_version
+from greenlight.personas.service import get_version
 from workers.dispatch import CeleryDispatcher
 
 dispatcher = CeleryDispatcher()
 
 
-def _check_owned(session: Session, user_id: str, persona_id: str, version: int | None) -> None:
-    persona = get_owned_persona(session, user_id, persona_id)
-    if version is not None:
-        get_version(session, persona, version)
+def _version_exists(number: int) -> Callable[[Session, Persona], None]:
+    def check(session: Session, persona: Persona) -> None:
+        get_version(session, persona, number)
+
+    return check
 
 
 async def submit_for_persona(
@@ -39,9 +39,12 @@ async def submit_for_persona(
     version: int | None = None,
 ) -> Operation:
     """404 at once for a persona (or version) the caller cannot see; otherwise record and enqueue."""
-    await in_transaction(_check_owned, principal.user_id, persona_id, version)
     submission = Submission(
-        kind=kind, payload=payload, persona_id=persona_id, idempotency_key=idempotency_key
+        kind=kind,
+        payload=payload,
+        persona_id=persona_id,
+        idempotency_key=idempotency_key,
+        check=_version_exists(version) if version is not None else None,
     )
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,9 @@ from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import IdempotencyKeyReused
 from greenlight.idempotency import fingerprint, validate_key
-from greenlight.models import Operation, OperationCounter
+from greenlight.models import Operation, OperationCounter, Persona
 from greenlight.operations.apply import apply_in_transaction
+from greenlight.personas.service import get_owned_persona
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Submission:
     # What identifies the request for idempotency when the payload holds server-made
     # values (resolved resource ids); defaults to the payload.
     identity: dict[str, Any] | None = None
+    # More to check about the (owned) persona before accepting, in the same transaction.
+    check: Callable[[Session, Persona], None] | None = None
 
 
 def _next_seq(session: Session, persona_id: str) -> int:
@@ -68,6 +72,11 @@ def record(session: Session, user_id: str, submission: Submission) -> tuple[Oper
         existing = _existing(session, user_id, key, request_hash)
         if existing is not None:
             return existing, False
+    if submission.persona_id is not None:
+        # Someone else's persona is refused exactly like a missing one, before anything is written.
+        persona = get_owned_persona(session, user_id, submission.persona_id)
+        if submission.check is not None:
+            submission.check(session, persona)
     persona_id = submission.persona_id or new_id()
     op = Operation(
         user_id=user_id,
