@@ -88,12 +88,14 @@ class Engine:
             )
 
     def _drain_locked(self, persona_id: str, lock: PersonaLock) -> int:
-        token = self.read_revision(persona_id)  # the fencing token, read once under the lock
+        token: int | None = None  # the fencing token, read once under the lock (with the first claim)
         applied = 0
         while True:
-            batch = self._claim(persona_id)
+            batch, revision = self._claim(persona_id, read_revision=token is None)
             if not batch:
                 return applied
+            if token is None:
+                token = revision
             size = max(1, self.settings.apply_batch_size)
             for start in range(0, len(batch), size):
                 group = batch[start : start + size]
@@ -110,13 +112,16 @@ class Engine:
             revision = session.scalar(select(Persona.revision).where(Persona.id == persona_id))
         return int(revision or 0)
 
-    def _claim(self, persona_id: str) -> list[Claimed]:
+    def _claim(self, persona_id: str, *, read_revision: bool) -> tuple[list[Claimed], int]:
         """Mark the next batch running and count an attempt on its head.
 
         A worker killed mid-operation restarts at that operation, so counting the head
         is enough to stop a poison message from looping forever.
         """
         with unit_of_work() as session:
+            revision = 0
+            if read_revision:
+                revision = int(session.scalar(select(Persona.revision).where(Persona.id == persona_id)) or 0)
             rows = session.execute(
                 select(Operation.id, Operation.attempts)
                 .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
@@ -124,7 +129,7 @@ class Engine:
                 .limit(self.settings.drain_batch_size)
             ).all()
             if not rows:
-                return []
+                return [], revision
             now = utcnow()
             ids = [row.id for row in rows]
             session.execute(
@@ -136,7 +141,7 @@ class Engine:
                 update(Operation).where(Operation.id == ids[0]).values(attempts=Operation.attempts + 1)
             )
         head = Claimed(rows[0].id, rows[0].attempts + 1)
-        return [head, *(Claimed(row.id, 0) for row in rows[1:])]
+        return [head, *(Claimed(row.id, 0) for row in rows[1:])], revision
 
     def _apply_group(self, group: list[Claimed], token: int) -> int:
         """Apply consecutive operations in one transaction: one commit and one cache update for
