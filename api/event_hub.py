@@ -10,10 +10,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.subscriber import ChannelSubscriber
 from greenlight.db import unit_of_work
 from greenlight.notifications.stream import (
     Page,
@@ -40,38 +40,19 @@ def _read(stream: StreamFilter, after: int) -> Page:
         return read_after(session, stream, after)
 
 
-class EventHub:
+class EventHub(ChannelSubscriber):
     def __init__(self) -> None:
+        super().__init__()
         self._streams: dict[str, set[asyncio.Event]] = {}
-        self._listener: asyncio.Task[None] | None = None
 
-    def _ensure_listening(self) -> None:
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+    def channel(self) -> str:
+        return relayed_channel()
 
-    async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
+    def subscribed(self) -> None:
+        self._wake_all()  # anything relayed while we were not subscribed
 
-    async def _listen(self) -> None:
-        url = get_settings().require_redis_url()
-        while True:
-            try:
-                client = aioredis.Redis.from_url(url)
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(relayed_channel())
-                    self._wake_all()  # anything relayed while we were not subscribed
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._wake(parse_announcement(message["data"])[1])
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("event announcements unavailable; retrying", exc_info=True)
-                await asyncio.sleep(1.0)
+    def on_message(self, data: bytes) -> None:
+        self._wake(parse_announcement(data)[1])
 
     def _wake(self, user_ids: set[str]) -> None:
         for user_id in user_ids:

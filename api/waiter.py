@@ -12,49 +12,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-import redis.asyncio as aioredis
-
+from api.subscriber import ChannelSubscriber
 from greenlight.models import Operation
 from greenlight.operations.query import is_terminal
 from greenlight.redis_client import operations_done_channel
-from greenlight.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 0.5
 
 
-class OperationWaiter:
+class OperationWaiter(ChannelSubscriber):
     def __init__(self) -> None:
+        super().__init__()
         self._waiting: dict[str, set[asyncio.Future[None]]] = {}
-        self._listener: asyncio.Task[None] | None = None
 
-    def _ensure_listening(self) -> None:
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+    def channel(self) -> str:
+        return operations_done_channel()
 
-    async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
-            self._listener = None
-
-    async def _listen(self) -> None:
-        url = get_settings().require_redis_url()
-        while True:
-            try:
-                client = aioredis.Redis.from_url(url)
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(operations_done_channel())
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._wake(message["data"].decode())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("operation announcements unavailable; retrying", exc_info=True)
-                await asyncio.sleep(1.0)
+    def on_message(self, data: bytes) -> None:
+        self._wake(data.decode())
 
     def _wake(self, operation_id: str) -> None:
         for future in self._waiting.pop(operation_id, set()):

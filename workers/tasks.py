@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import redis
+from celery import Task
 from sqlalchemy.exc import DBAPIError
 
 from greenlight import logs
@@ -25,31 +28,32 @@ log = logging.getLogger(__name__)
 RETRYABLE = (DBAPIError, redis.RedisError)
 
 
-@app.task(
-    name="greenlight.operations.apply",
-    autoretry_for=RETRYABLE,
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=None,
-)
-def apply_operation(operation_id: str) -> int:
+def engine_task(name: str) -> Callable[[Callable[[str], int]], Task[Any, Any]]:
+    """Applying never gives up on an infrastructure error: the operation is durable, backoff capped."""
+    return app.task(
+        name=name,
+        autoretry_for=RETRYABLE,
+        retry_backoff=1,
+        retry_backoff_max=30,
+        retry_jitter=True,
+        max_retries=None,
+    )
+
+
+def _drain_for(operation_id: str) -> int:
     logs.bind(operation_id=operation_id)
     return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
 
 
-@app.task(
-    name="greenlight.acks.apply",
-    autoretry_for=RETRYABLE,
-    retry_backoff=1,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=None,
-)
+@engine_task("greenlight.operations.apply")
+def apply_operation(operation_id: str) -> int:
+    return _drain_for(operation_id)
+
+
+@engine_task("greenlight.acks.apply")
 def apply_ack(operation_id: str) -> int:
     # Acks ride the same ordered drain as every operation of the persona, on their own queue.
-    logs.bind(operation_id=operation_id)
-    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
+    return _drain_for(operation_id)
 
 
 @app.task(name="greenlight.acks.expire", ignore_result=True)
