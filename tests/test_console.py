@@ -78,7 +78,14 @@ def test_sign_in_search_and_sign_out(console: Console, client: httpx.Client) -> 
     user = f"console-{datetime.now(UTC).strftime('%H%M%S%f')}"
     key = new_key(user)
     auth = _auth(key)
-    mine = [create_persona(client, auth, name=name) for name in ("Support Sally", "Sales Sam", "Billing Bo")]
+    mine = [
+        create_persona(client, auth, name=name, description=description)
+        for name, description in (
+            ("Support Sally", "Answers support calls for the help desk, in English and Spanish"),
+            ("Sales Sam", "Qualifies inbound leads and books demos"),
+            ("Billing Bo", None),
+        )
+    ]
     other = create_persona(client, _auth(new_key()), name="Support Stranger")
 
     # Unsigned: every page sends the browser to sign in.
@@ -155,6 +162,7 @@ def test_promote_a_draft_with_notes_live(
     console.page.keyboard.press("Enter")  # keyboard only
     expect(dialog.get_by_label("Promotion notes")).to_be_focused()
     console.page.keyboard.type("Improved tone for enterprise customers")
+    console.screenshot("promote-dialog")
     dialog.get_by_role("button", name="Promote v1").click()
     console.page.wait_for_url(re.compile(r"[?&]op="))
     expect(console.operation()).to_contain_text("Queued")

@@ -27,6 +27,7 @@ from api.console.sessions import (
     ConsoleUser,
     CurrentUser,
     clear_session_cookie,
+    console_user,
     end_session,
     flash,
     login_token,
@@ -121,6 +122,12 @@ async def login_form(
     next: Annotated[str | None, Query(max_length=500)] = None,
     signed_out: Annotated[bool, Query()] = False,
 ) -> Response:
+    if request.cookies.get(SESSION_COOKIE) and not signed_out:
+        try:
+            await console_user(request)
+            return RedirectResponse(safe_next(next) or "/console/personas", status_code=303)
+        except Unauthorized:
+            pass  # the session ended: sign in again
     notice = "You are signed out." if signed_out else None
     return await _login_page(request, next_url=safe_next(next), notice=notice, status=200)
 

@@ -88,12 +88,15 @@ def _text(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _items_cell(items: list[dict[str, Any]], other: list[dict[str, Any]] | None, mark: str) -> dict[str, Any]:
+def _items_cell(
+    items: list[dict[str, Any]], other: list[dict[str, Any]] | None, mark: str, single: bool
+) -> dict[str, Any]:
     if not items:
         return {"kind": "empty"}
     keys = {item["key"] for item in other} if other is not None else None
     return {
         "kind": "items",
+        "single": single,  # one resource (a name, a colour): no bullet
         "items": [
             {
                 "text": item["text"],
@@ -113,7 +116,7 @@ def cell(value: Any, names: dict[str, str] | None = None) -> dict[str, Any]:
     """One value on its own."""
     items = _items(value, names or {})
     if items is not None:
-        return _items_cell(items, None, "")
+        return _items_cell(items, None, "", _is_item(value))
     return _lines_cell([{"text": line, "mark": ""} for line in _text(value).splitlines()])
 
 
@@ -124,7 +127,11 @@ def side_by_side(
     names = names or {}
     left_items, right_items = _items(a, names), _items(b, names)
     if left_items is not None and right_items is not None:
-        return _items_cell(left_items, right_items, "del"), _items_cell(right_items, left_items, "add")
+        single = _is_item(a) or _is_item(b)
+        return (
+            _items_cell(left_items, right_items, "del", single),
+            _items_cell(right_items, left_items, "add", single),
+        )
     left_lines, right_lines = _text(a).splitlines(), _text(b).splitlines()
     left: list[dict[str, str]] = []
     right: list[dict[str, str]] = []
@@ -335,8 +342,6 @@ HINTS = {
 STATUS_LABELS = {
     "queued": "Queued: waiting for a worker…",
     "running": "Running: a worker is applying it…",
-    "succeeded": "Done",
-    "failed": "Failed",
 }
 
 
@@ -379,7 +384,7 @@ def describe_operation(session: Session, op: Operation) -> dict[str, Any]:
         "id": op.id,
         "persona_id": op.persona_id,
         "status": op.status,
-        "status_label": STATUS_LABELS.get(op.status, op.status),
+        "status_label": STATUS_LABELS.get(op.status, ""),
         "title": _action(op),
         "message": "",
         "hint": "",
