@@ -307,7 +307,8 @@ def test_proposals_accept_reject_and_a_stale_one(console: Console, client: httpx
     examples.get_by_label("Reason").fill("keep the greeting")
     examples.get_by_role("button", name="Reject").click()
     console.wait_outcome("Proposal rejected")
-    expect(console.page.locator(f'.decided-table [data-proposal="{on_examples}"]')).to_contain_text("Rejected")
+    rejected = console.page.locator(f'.decided-table [data-proposal="{on_examples}"]')
+    expect(rejected).to_contain_text("Rejected")
 
     stale = console.page.locator(f'article[data-proposal="{on_name}"]')
     stale.get_by_role("button", name="Accept", exact=True).click()
