@@ -4,6 +4,7 @@ Each public document has its own error shape, chosen by path:
 - Bland-style ``/v1/...``: ``{"data": null, "errors": [{"error", "message", "details"}]}``
 - Retell's ``/publish-agent-version/...``: ``{"status": "error", "message"}``
 - the draft API's ``/persona/...``: ``{"success": false, "message", "error", "details"}``
+- the web console's ``/console/...``: an HTML page (a 401 sends the browser to sign in)
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.console.rendering import error_page
 from greenlight.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ STATUS_BY_KIND: dict[str, int] = {
     "bad_request": 400,
     "invalid": 400,
     "unauthorized": 401,
+    "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
     "unprocessable": 422,
@@ -35,6 +38,7 @@ STATUS_BY_KIND: dict[str, int] = {
 CODE_BY_STATUS: dict[int, str] = {
     400: "INVALID_REQUEST",
     401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
@@ -48,9 +52,12 @@ class ErrorStyle(enum.Enum):
     ENVELOPE = "envelope"
     RETELL = "retell"
     DRAFT = "draft"
+    CONSOLE = "console"
 
 
 def style_for(path: str) -> ErrorStyle:
+    if path == "/console" or path.startswith("/console/"):
+        return ErrorStyle.CONSOLE
     if path.startswith("/publish-agent-version"):
         return ErrorStyle.RETELL
     if path.startswith("/persona/"):
@@ -78,7 +85,9 @@ def error_response(
     message: str,
     details: dict[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    if style_for(request.url.path) is ErrorStyle.CONSOLE:
+        return error_page(request, status, code, message, details or {})
     body = error_body(style_for(request.url.path), code, message, details or {})
     extra = dict(headers or {})
     if status == 401:
@@ -93,12 +102,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     return error_response(request, status_for(exc), exc.code, exc.message, exc.details)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc)
     malformed = any(err["type"] == "json_invalid" for err in errors)
@@ -113,7 +122,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 422, "VALIDATION_ERROR", "The request is not valid", {"errors": errors})
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code
@@ -123,7 +132,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, code, message, headers=exc.headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500, "INTERNAL_ERROR", "An unexpected server error occurred.")
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import errors, openapi
+from api.console.routes import install as install_console
 from api.event_hub import EventHub
 from api.guard import RequestGuard
 from api.request_context import RequestContextMiddleware, bind_path_ids
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.include_router(drafts.native)
     app.include_router(webhooks.router)
     app.include_router(events.router)
+    install_console(app)
 
     @app.get("/healthz", tags=["operator"], summary="The process is alive", response_model=HealthStatus)
     async def healthz() -> dict[str, str]:

@@ -10,11 +10,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import in_transaction
 from api.outcomes import envelope
 from greenlight.clock import utcnow
+from greenlight.drafts import service as drafts
 from greenlight.keys import Principal
-from greenlight.models import Operation, Persona
+from greenlight.models import DraftEntry, Operation, Persona
 from greenlight.operations import kinds
+from greenlight.operations.query import get_operation
 from greenlight.operations.submit import Submission, submit
 from greenlight.personas.service import get_version
 from workers.dispatch import CeleryDispatcher
@@ -69,6 +72,43 @@ async def submit_promotion(
     return await submit_for_persona(
         principal, persona_id, kind, payload, idempotency_key, version=version
     ), False
+
+
+def _decided_answer(session: Session, user_id: str, entry_id: str, accept: bool) -> dict[str, Any] | None:
+    """The recorded answer when this decision was already made; a 409 when the other one was."""
+    entry = drafts.get_entry(session, user_id, entry_id)
+    conflict = drafts.recorded_conflict(entry, accept)
+    if conflict is not None:
+        raise conflict
+    if entry.status in drafts.DECIDED and entry.decision_operation_id:
+        op = get_operation(session, user_id, entry.decision_operation_id)
+        return dict((op.result or {}).get("draft") or {})
+    return None
+
+
+def _entry_persona(session: Session, user_id: str, entry_id: str) -> str:
+    entry: DraftEntry = drafts.get_entry(session, user_id, entry_id)
+    return entry.persona_id
+
+
+async def submit_ack(
+    principal: Principal, entry_id: str, accept: bool, reason: str | None, force: bool
+) -> Operation | dict[str, Any]:
+    """Accept or reject a dormant proposal: the operation, or the recorded answer when this very
+    decision was already made (a 409 when the opposite one was)."""
+    recorded = await in_transaction(_decided_answer, principal.user_id, entry_id, accept)
+    if recorded is not None:
+        return recorded
+    persona_id = await in_transaction(_entry_persona, principal.user_id, entry_id)
+    submission = Submission(
+        kinds.DRAFT_ACK,
+        {"entry_id": entry_id, "accept": accept, "reason": reason, "force": force},
+        persona_id,
+        # Concurrent identical acks become one operation: one effect, one answer.
+        idempotency_key=f"greenlight-ack:{entry_id}:{accept}:{force}",
+        identity={"entry_id": entry_id, "accept": accept, "force": force},
+    )
+    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
 
 
 def schedule_or(

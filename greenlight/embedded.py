@@ -155,6 +155,7 @@ def run_stack() -> None:
         print(
             "\nGreenlight is running.\n"
             f"  API:     http://{settings.api_host}:{settings.api_port}  (docs at /docs)\n"
+            f"  Console: http://{settings.api_host}:{settings.api_port}/console  (sign in with the API key)\n"
             f"  Flower:  http://127.0.0.1:{settings.flower_port}  user {settings.flower_user} "
             f"password {password}\n"
             f"  Redis:   {redis_url}\n"

@@ -88,3 +88,15 @@ def authenticate(session: Session, header: str | None) -> Principal:
         raise Unauthorized("API key is missing or invalid.")
     key, user = row
     return Principal(user_id=user.id, user_name=user.name, key_id=key.id)
+
+
+def principal_of_key(session: Session, key_id: str) -> Principal:
+    """The principal of a key known by id (a console session holds the id, never the key); a key
+    revoked since is refused like a wrong one."""
+    row = session.execute(
+        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.id == key_id)
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        raise Unauthorized("API key is missing or invalid.")
+    key, user = row
+    return Principal(user_id=user.id, user_name=user.name, key_id=key.id)

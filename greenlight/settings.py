@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     webhook_secret_rotation_hours: float = Field(default=24.0, ge=0)
     sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
 
+    # Web console (/console): server-side sessions in Redis, an HttpOnly SameSite=Strict cookie
+    console_session_hours: float = Field(default=12.0, gt=0)
+    console_cookie_secure: bool = False  # set true when the console is served over HTTPS
+    console_page_size: int = Field(default=25, ge=1, le=100)
+
     log_level: str = "INFO"
 
     # Running it like production

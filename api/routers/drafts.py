@@ -21,15 +21,15 @@ from api.responses import (
     draft_error_responses,
 )
 from api.schemas_drafts import PatchPersonaDraftApiRequest
+from api.submitting import submit_ack
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
 from greenlight.drafts.resources import resolve
 from greenlight.errors import InvalidRequest, NotFound, Unprocessable
 from greenlight.idempotency import validate_key
 from greenlight.keys import Principal
-from greenlight.models import DraftEntry, Operation, PersonaVersion
+from greenlight.models import Operation, PersonaVersion
 from greenlight.operations import kinds
-from greenlight.operations.query import get_operation
 from greenlight.operations.submit import Submission, submit, submit_inline
 from greenlight.personas.service import get_owned_persona
 from greenlight.settings import get_settings
@@ -87,23 +87,6 @@ async def _patch(
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False
 
 
-def _decided_answer(session: Session, user_id: str, entry_id: str, accept: bool) -> dict[str, Any] | None:
-    """The recorded answer when this decision was already made; a 409 when the other one was."""
-    entry = drafts.get_entry(session, user_id, entry_id)
-    conflict = drafts.recorded_conflict(entry, accept)
-    if conflict is not None:
-        raise conflict
-    if entry.status in drafts.DECIDED and entry.decision_operation_id:
-        op = get_operation(session, user_id, entry.decision_operation_id)
-        return dict((op.result or {}).get("draft") or {})
-    return None
-
-
-def _entry_persona(session: Session, user_id: str, entry_id: str) -> str:
-    entry: DraftEntry = drafts.get_entry(session, user_id, entry_id)
-    return entry.persona_id
-
-
 async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Operation | dict[str, Any]:
     if body.accept is None or body.idempotency_key is None:
         raise InvalidRequest("An ack needs both idempotency_key and accept", code="INVALID_ACK")
@@ -111,20 +94,7 @@ async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Opera
         raise InvalidRequest(
             "An ack carries only idempotency_key, accept, reason and force", code="INVALID_ACK"
         )
-    entry_id, accept, force = body.idempotency_key, body.accept, bool(body.force)
-    recorded = await in_transaction(_decided_answer, principal.user_id, entry_id, accept)
-    if recorded is not None:
-        return recorded
-    persona_id = await in_transaction(_entry_persona, principal.user_id, entry_id)
-    submission = Submission(
-        kinds.DRAFT_ACK,
-        {"entry_id": entry_id, "accept": accept, "reason": body.reason, "force": force},
-        persona_id,
-        # Concurrent identical acks become one operation: one effect, one answer.
-        idempotency_key=f"greenlight-ack:{entry_id}:{accept}:{force}",
-        identity={"entry_id": entry_id, "accept": accept, "force": force},
-    )
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+    return await submit_ack(principal, body.idempotency_key, body.accept, body.reason, bool(body.force))
 
 
 @router.post(

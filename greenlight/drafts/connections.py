@@ -55,6 +55,13 @@ def _flag_types(session: Session, ids: list[str]) -> dict[str, str]:
 
 def apply_changes(session: Session, draft: PersonaVersion, changes: ResolvedChanges) -> SlotState:
     """Write the patch's slots into the draft; returns the new state."""
+    state = planned_state(session, draft, changes)
+    _write(session, draft.id, state)
+    return state
+
+
+def planned_state(session: Session, draft: PersonaVersion, changes: ResolvedChanges) -> SlotState:
+    """The draft's connections as the patch would leave them; writes nothing (previews use it too)."""
     state = read_slots(session, draft.id)
     for slot, ids in changes.slots.items():
         previous = dict(state.get(slot, []))
@@ -79,7 +86,6 @@ def apply_changes(session: Session, draft: PersonaVersion, changes: ResolvedChan
             )
         pending = set(changes.pending_ids)
         state = {slot: [(rid, rid not in pending) for rid, _ in items] for slot, items in state.items()}
-    _write(session, draft.id, state)
     return state
 
 
@@ -94,9 +100,11 @@ def snapshot(state: SlotState, fields: list[str]) -> dict[str, Any]:
     return out
 
 
-def hydrate(session: Session, version: PersonaVersion) -> dict[str, Any]:
-    """The complete form state: ids and values for every slot, lists, pending ones."""
-    state = read_slots(session, version.id)
+def hydrate(session: Session, version: PersonaVersion, state: SlotState | None = None) -> dict[str, Any]:
+    """The complete form state: ids and values for every slot, lists, pending ones (of ``state``
+    when given, e.g. a planned one, else of the version's stored connections)."""
+    if state is None:
+        state = read_slots(session, version.id)
     ids = [rid for items in state.values() for rid, _ in items]
     resources = (
         {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(ids)))} if ids else {}

@@ -239,11 +239,17 @@ def ack(
     return entry, draft, f"Proposal {entry.status}"
 
 
+def stale_fields(session: Session, draft: PersonaVersion, entry: DraftEntry) -> list[str]:
+    """The fields the proposal touches that changed in the draft since it was made."""
+    touched = ResolvedChanges.from_dict(entry.changes).touched()
+    current = connections.snapshot(connections.read_slots(session, draft.id), touched)
+    return sorted(name for name, value in entry.base.items() if current.get(name) != value)
+
+
 def _refuse_if_stale(
     session: Session, draft: PersonaVersion, entry: DraftEntry, changes: ResolvedChanges
 ) -> None:
-    current = connections.snapshot(connections.read_slots(session, draft.id), changes.touched())
-    moved = sorted(name for name, value in entry.base.items() if current.get(name) != value)
+    moved = stale_fields(session, draft, entry)
     if moved:
         raise Conflict(
             f"The draft changed since the proposal in: {', '.join(moved)}",
