@@ -63,8 +63,8 @@ def test_redis_restart_loses_no_accepted_operation(own_workers: list[Process], t
         broker.start()
         assert client.llen(OPERATIONS_QUEUE) == 0
 
-        node = start_worker(concurrency=2, env=env)
-        own_workers.extend([node, start_beat(tmp_path, env=env)])
+        node, beat = start_worker(concurrency=2, env=env), start_beat(tmp_path, env=env)
+        own_workers.extend([node, beat])
         wait_all_done(queued)
 
         # Again, with workers running: Redis goes away in the middle of the drain.
@@ -73,12 +73,20 @@ def test_redis_restart_loses_no_accepted_operation(own_workers: list[Process], t
         broker.stop()
         time.sleep(1.0)
         broker.start()
-        time.sleep(1.0)
-        if not node.alive():
-            # kombu's Redis transport can crash the worker while it restores unacked messages
-            # on a lost connection (celery/kombu#970-like): a supervisor restarts it, as here.
-            own_workers.append(start_worker(concurrency=2, env=env))
-        wait_all_done(more, timeout=120)
+
+        def done_under_supervision() -> bool:
+            # kombu's Redis transport can crash the worker while it restores unacked messages on
+            # a lost connection (celery/kombu#970-like): like a process supervisor, start another.
+            nonlocal node, beat
+            if not node.alive():
+                node = start_worker(concurrency=2, env=env)
+                own_workers.append(node)
+            if not beat.alive():
+                beat = start_beat(tmp_path, env=env)
+                own_workers.append(beat)
+            return count_done(set(more)) == len(set(more))
+
+        wait_until(done_under_supervision, timeout=120, interval=0.2)
         _all_succeeded(persona, len(queued) + len(more))
     finally:
         for process in own_workers:
