@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ class Context:
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    load_at_start: float = field(default_factory=lambda: os.getloadavg()[0])
 
     def figure(self, key: str, label: str, unit: str) -> Figure:
         if key not in self.figures:

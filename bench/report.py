@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -83,8 +84,6 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import os
-
     return f"nproc {os.cpu_count()}, {model}, Python {platform.python_version()}"
 
 
@@ -99,11 +98,12 @@ def commit() -> str:
 
 def header(ctx: Context, backend: str, settings: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = f"{ctx.load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     return "\n".join(
         [
             f"- date: {now}",
             f"- profile: {ctx.profile.name}",
-            f"- machine: {machine()}",
+            f"- machine: {machine()}; 1-minute load average {load} (other work on the machine included)",
             f"- commit: {commit()}",
             f"- backend: {backend}",
             f"- settings: {settings}",
