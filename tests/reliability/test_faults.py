@@ -74,9 +74,11 @@ def test_redis_restart_loses_no_accepted_operation(own_workers: list[Process], t
         time.sleep(1.0)
         broker.start()
         time.sleep(1.0)
-        if not node.alive():
+        if not node.alive() or "Unrecoverable error" in node.log_path.read_text(errors="replace"):
             # kombu's Redis transport can crash the worker while it restores unacked messages
             # on a lost connection (celery/kombu#970-like): a supervisor restarts it, as here.
+            # The crashed node may take more than a second to wind down its pool: wait for it.
+            node.popen.wait(timeout=30)
             own_workers.append(start_worker(concurrency=2, env=env))
         wait_all_done(more, timeout=120)
         _all_succeeded(persona, len(queued) + len(more))
