@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
+from greenlight.db import keep_loaded
 from greenlight.errors import DomainError, FencingError, NotFound
 from greenlight.models import Operation, OperationStatus, Persona
 from greenlight.models.operations import PENDING_STATUSES
@@ -64,6 +65,7 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
     A DomainError propagates with nothing flushed that matters: the caller rolls back
     and records the failure with ``fail_in_transaction``.
     """
+    keep_loaded(session)
     op, persona = _load(session, operation_id, expected_revision)
     ctx = ApplyContext(session=session, operation=op, persona=persona)
     op.result = handler_for(op.kind)(ctx)
