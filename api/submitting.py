@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import in_transaction
 from api.outcomes import envelope
 from greenlight.clock import utcnow
 from greenlight.keys import Principal
@@ -38,12 +37,18 @@ async def submit_for_persona(
     *,
     version: int | None = None,
 ) -> Operation:
-    """404 at once for a persona (or version) the caller cannot see; otherwise record and enqueue."""
-    await in_transaction(_check_owned, principal.user_id, persona_id, version)
+    """404 at once for a persona (or version) the caller cannot see; otherwise record and enqueue.
+
+    The check runs in the recording transaction: one thread-pool hop and one transaction per request.
+    """
     submission = Submission(
         kind=kind, payload=payload, persona_id=persona_id, idempotency_key=idempotency_key
     )
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+
+    def check(session: Session) -> None:
+        _check_owned(session, principal.user_id, persona_id, version)
+
+    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher, check)
 
 
 async def submit_promotion(

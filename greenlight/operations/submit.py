@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,10 +84,18 @@ def record(session: Session, user_id: str, submission: Submission) -> tuple[Oper
     return op, True
 
 
-def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> tuple[Operation, bool]:
+# Runs first in the recording transaction, e.g. "the caller owns this persona": raising stops it.
+Check = Callable[[Session], None]
+
+
+def _with_key_race_retry(
+    user_id: str, submission: Submission, inline: bool, check: Check | None = None
+) -> tuple[Operation, bool]:
     for _ in range(3):
         try:
             with unit_of_work() as session:
+                if check is not None:
+                    check(session)
                 op, created = record(session, user_id, submission)
                 if created and inline:
                     apply_in_transaction(session, op.id, expected_revision=0)  # a new persona
@@ -98,9 +107,14 @@ def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> 
     raise RuntimeError("idempotency key race did not settle")  # pragma: no cover
 
 
-def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Operation:
-    """Record the operation durably, then enqueue it; a lost message is found by the sweeper."""
-    op, created = _with_key_race_retry(user_id, submission, inline=False)
+def submit(
+    user_id: str, submission: Submission, dispatcher: Dispatcher, check: Check | None = None
+) -> Operation:
+    """Record the operation durably, then enqueue it; a lost message is found by the sweeper.
+
+    ``check`` runs in the same transaction, before anything is recorded (one transaction, not two).
+    """
+    op, created = _with_key_race_retry(user_id, submission, inline=False, check=check)
     if created:
         dispatcher.enqueue_operation(op.id, op.kind)
     return op
