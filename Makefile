@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate clean
+.PHONY: run test lint migrate bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Greenlight against the limit (no-op Celery, trivial FastAPI) and a naive pipeline: bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(QUICK),--quick,)
 
 migrate: $(STAMP)
 	$(BIN)/greenlight migrate

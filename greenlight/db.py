@@ -37,7 +37,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # 20 kept + 10 overflow (30 in all, as before): with 10 kept, an API process under more than 10
+    # concurrent requests opened and closed a connection (a new server process) every few requests.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
 
 @lru_cache(maxsize=1)
