@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.waiter import OperationWaiter
 from greenlight.db import unit_of_work
-from greenlight.keys import Principal, authenticate
+from greenlight.keys import Principal, principal_cache
 from greenlight.settings import get_settings
 
 T = TypeVar("T")
@@ -25,9 +25,17 @@ api_key_header = APIKeyHeader(
 )
 
 
-def current_principal(authorization: str | None = Security(api_key_header)) -> Principal:
+def _authenticate(authorization: str | None) -> Principal:
     with unit_of_work() as session:
-        return authenticate(session, authorization)
+        return principal_cache().authenticate(session, authorization)
+
+
+async def current_principal(authorization: str | None = Security(api_key_header)) -> Principal:
+    # A key this process checked since the last revocation costs no database or thread hop.
+    principal = principal_cache().cached(authorization)
+    if principal is None:
+        principal = await run_in_threadpool(_authenticate, authorization)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -64,7 +72,7 @@ def wait_seconds(prefer: str | None, default: float) -> float:
     return min(wait, limit)
 
 
-def get_waiter(request: Request) -> OperationWaiter:
+async def get_waiter(request: Request) -> OperationWaiter:  # async: no thread-pool hop
     waiter: OperationWaiter = request.app.state.waiter
     return waiter
 

@@ -11,6 +11,7 @@ from api import errors, openapi
 from api.console.routes import install as install_console
 from api.event_hub import EventHub
 from api.guard import RequestGuard
+from api.hot_read import HotReadMiddleware
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
 from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks
@@ -47,6 +48,8 @@ def create_app() -> FastAPI:
     app.state.event_hub = event_hub
     errors.install(app)
     openapi.install(app)
+    # Innermost: behind the guard and the request context (request id, access log), before routing.
+    app.add_middleware(HotReadMiddleware)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(operator.router)

@@ -1,18 +1,34 @@
-"""API keys: generated once, stored only as SHA-256 hashes, compared in constant time."""
+"""API keys: generated once, stored only as SHA-256 hashes, compared in constant time.
+
+Each API process remembers the principals of keys it has checked, for as long as the key epoch in
+Redis stays what it was when it checked them (and at most ``GREENLIGHT_KEY_CACHE_SECONDS``).
+Revoking a key bumps the epoch before and after its transaction commits, so a revoked key is
+refused by every process as soon as the revocation has committed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select
+import redis
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
 from greenlight.errors import NotFound, Unauthorized
 from greenlight.models import ApiKey, User
+from greenlight.redis_client import get_redis, key
+from greenlight.settings import get_settings
+from greenlight.tracked_cache import CacheUnavailable, TrackedCache
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "gl_"
 
@@ -64,7 +80,23 @@ def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey:
         raise NotFound("No such API key", {"key": key_id_or_prefix})
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        # Before the commit (a process that checks the key meanwhile keeps no copy past the commit)
+        # and after it (no process keeps one it made from the state before the commit).
+        bump_key_epoch()
+        event.listen(session, "after_commit", lambda _session: bump_key_epoch(), once=True)
     return key
+
+
+def epoch_key() -> str:
+    return key("keys", "epoch")
+
+
+def bump_key_epoch() -> None:
+    try:
+        get_redis().incr(epoch_key())
+    except redis.RedisError:
+        # Processes cannot check their copies while Redis is away, and keep none longer than the TTL.
+        log.warning("could not bump the key epoch; cached keys expire within the key cache TTL")
 
 
 def parse_authorization(header: str | None) -> str:
@@ -100,3 +132,51 @@ def principal_of_key(session: Session, key_id: str) -> Principal:
         raise Unauthorized("API key is missing or invalid.")
     key, user = row
     return Principal(user_id=user.id, user_name=user.name, key_id=key.id)
+
+
+class PrincipalCache:
+    """Principals of keys this process has checked, valid while the key epoch is unchanged."""
+
+    def __init__(self, epochs: TrackedCache[bytes], ttl_seconds: float) -> None:
+        self._epochs = epochs
+        self._ttl = ttl_seconds
+        self._known: dict[str, tuple[Principal, bytes | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, header: str | None) -> Principal | None:
+        """The principal from this process's memory (no database), or None. 401 for no key at all."""
+        digest = hash_key(parse_authorization(header))
+        known = self._known.get(digest)
+        if known is None or self._ttl <= 0:
+            return None
+        principal, epoch, expires = known
+        if time.monotonic() >= expires:
+            return None
+        try:
+            current = self._epochs.get(epoch_key())
+        except CacheUnavailable:
+            return None
+        return principal if current == epoch else None
+
+    def authenticate(self, session: Session, header: str | None) -> Principal:
+        """Check the key in the database and remember the answer (only a valid key is remembered)."""
+        try:
+            # Read before the database: a revocation committed after this read changes the epoch.
+            epoch = self._epochs.get(epoch_key())
+            usable = True
+        except CacheUnavailable:
+            epoch, usable = None, False
+        principal = authenticate(session, header)
+        if usable and self._ttl > 0:
+            with self._lock:
+                if len(self._known) > 10_000:
+                    self._known.clear()
+                digest = hash_key(parse_authorization(header))
+                self._known[digest] = (principal, epoch, time.monotonic() + self._ttl)
+        return principal
+
+
+@lru_cache(maxsize=1)
+def principal_cache() -> PrincipalCache:
+    settings = get_settings()
+    return PrincipalCache(TrackedCache(settings.require_redis_url(), bytes), settings.key_cache_seconds)

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/greenlight.db"
     redis_url: str | None = None
     redis_prefix: str = "greenlight"
+    # How long an API process may trust a key it checked while Redis says no key was revoked since.
+    key_cache_seconds: float = 60.0
 
     # Engine
     lock_ttl_seconds: float = 30.0

@@ -20,6 +20,7 @@ from api.deps import (
     in_transaction,
     wait_seconds,
 )
+from api.hot_read import production_response
 from api.inputs import UtcDatetime
 from api.outcomes import envelope, respond
 from api.responses import (
@@ -42,7 +43,12 @@ from greenlight.errors import NotFound
 from greenlight.operations import kinds
 from greenlight.personas import history
 from greenlight.personas.diff import diff_versions
-from greenlight.personas.production import ProductionCache, production_body, read_production
+from greenlight.personas.production import (
+    ProductionCache,
+    cached_production,
+    production_body,
+    read_production,
+)
 from greenlight.personas.promotion import etag_of
 from greenlight.personas.serialize import version_to_dict
 from greenlight.personas.service import get_owned_persona, get_version
@@ -188,6 +194,8 @@ async def production(
     ] = None,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
+    if at is None and (copy := cached_production(principal.user_id, persona_id)) is not None:
+        return production_response(copy, if_none_match)
     if at is not None:
         etag, body = await in_transaction(_production_at, principal.user_id, persona_id, at)
     else:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import redis
@@ -23,6 +25,8 @@ from greenlight.personas.promotion import etag_of
 from greenlight.personas.serialize import version_to_dict
 from greenlight.personas.service import get_owned_persona
 from greenlight.redis_client import key
+from greenlight.settings import get_settings
+from greenlight.tracked_cache import CacheUnavailable, TrackedCache
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +124,43 @@ def read_production(
     revision, etag, body = loaded
     cache.fill(persona_id, revision, etag, body)
     return etag, body
+
+
+@dataclass(frozen=True)
+class ProductionCopy:
+    """A cache entry as the read path serves it: the body already encoded as the API answers it."""
+
+    etag: str
+    user_id: str
+    body_json: bytes
+
+
+def _copy_of(raw: bytes) -> ProductionCopy | None:
+    entry = json.loads(raw)
+    if entry.get("tomb"):
+        return None
+    body = entry["body"]
+    # The encoding JSON responses use (compact, UTF-8), done once per cache fill instead of per read.
+    encoded = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return ProductionCopy(str(entry["etag"]), str(body.get("user_id")), encoded)
+
+
+@lru_cache(maxsize=1)
+def production_copies() -> TrackedCache[ProductionCopy | None]:
+    """This process's copies of the production cache, dropped by Redis the moment an entry changes."""
+    return TrackedCache(get_settings().require_redis_url(), _copy_of)
+
+
+def cached_production(user_id: str, persona_id: str) -> ProductionCopy | None:
+    """The production configuration from this process's copy, or None (read the slow path then).
+
+    No database and, while the copy is valid, no Redis round trip: agents read this before every
+    conversation. Someone else's persona is never answered from here.
+    """
+    try:
+        copy = production_copies().get(cache_key(persona_id))
+    except CacheUnavailable:
+        return None
+    if copy is None or copy.user_id != user_id:
+        return None
+    return copy
