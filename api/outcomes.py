@@ -37,7 +37,8 @@ async def respond(
     waiter: OperationWaiter,
 ) -> Response:
     logs.bind(operation_id=op.id, persona_id=op.persona_id)
-    log.info(
+    # DEBUG: the access line already carries the operation and persona ids bound above.
+    log.debug(
         "operation %s %s", op.kind, op.status, extra={"kind": op.kind, "status": op.status, "wait": wait}
     )
     if wait > 0:

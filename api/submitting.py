@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import in_transaction
+from api.group_commit import GroupCommit
 from api.outcomes import envelope
 from greenlight.clock import utcnow
 from greenlight.drafts import service as drafts
@@ -18,11 +18,13 @@ from greenlight.keys import Principal
 from greenlight.models import DraftEntry, Operation, Persona
 from greenlight.operations import kinds
 from greenlight.operations.query import get_operation
-from greenlight.operations.submit import Submission, submit
+from greenlight.operations.submit import Submission
 from greenlight.personas.service import get_version
 from workers.dispatch import CeleryDispatcher
 
 dispatcher = CeleryDispatcher()
+# One per API process: every accepted operation is recorded through it (group commit).
+group_commit = GroupCommit(dispatcher)
 
 
 def _version_exists(number: int) -> Callable[[Session, Persona], None]:
@@ -49,7 +51,7 @@ async def submit_for_persona(
         idempotency_key=idempotency_key,
         check=_version_exists(version) if version is not None else None,
     )
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+    return await group_commit.submit(principal.user_id, submission)
 
 
 async def submit_promotion(
@@ -108,7 +110,7 @@ async def submit_ack(
         idempotency_key=f"greenlight-ack:{entry_id}:{accept}:{force}",
         identity={"entry_id": entry_id, "accept": accept, "force": force},
     )
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher)
+    return await group_commit.submit(principal.user_id, submission)
 
 
 def schedule_or(

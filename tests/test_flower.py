@@ -32,7 +32,7 @@ def test_flower_refuses_requests_without_credentials(flower: str) -> None:
     assert metrics.status_code == 200 and "flower_" in metrics.text
 
 
-def test_flower_shows_an_operation_by_task_name_and_id(
+def test_flower_shows_the_drain_of_a_persona_by_task_name_and_id(
     flower: str, client: httpx.Client, auth: dict[str, str], api_key: str
 ) -> None:
     persona = create_persona(client, auth)
@@ -48,16 +48,17 @@ def test_flower_shows_an_operation_by_task_name_and_id(
     def shown() -> bool:
         response = httpx.get(
             f"{flower}/api/tasks",
-            params={"taskname": "greenlight.operations.apply"},
+            params={"taskname": "greenlight.operations.drain"},
             auth=CREDENTIALS,
             timeout=10,
         )
         listing[:] = [response.text]
-        found[:] = [task for task in response.json().values() if operation_id in str(task.get("args"))]
+        found[:] = [task for task in response.json().values() if persona["id"] in str(task.get("args"))]
         return bool(found) and found[0].get("state") == "SUCCESS"
 
     wait_until(shown, timeout=30, interval=0.2)
     task = found[0]
-    assert task["name"] == "greenlight.operations.apply"
-    assert json.loads(task["args"].replace("'", '"')) == [operation_id]  # the id, and nothing else
+    # Accepted operations are applied by a drain of their persona (one message for all that wait).
+    assert task["name"] == "greenlight.operations.drain"
+    assert json.loads(task["args"].replace("'", '"')) == [persona["id"]]  # the id, and nothing else
     assert api_key not in listing[0]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Sequence
 
 import redis
 from celery import Celery
 
+from greenlight.dispatch import Accepted
 from greenlight.operations.kinds import DRAFT_ACK
 from greenlight.redis_client import get_redis, key
 from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE, WEBHOOKS_QUEUE, app
@@ -14,6 +17,7 @@ from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE, WEBHO
 log = logging.getLogger(__name__)
 
 APPLY_OPERATION = "greenlight.operations.apply"
+DRAIN_PERSONA = "greenlight.operations.drain"
 APPLY_ACK = "greenlight.acks.apply"
 RELAY_EVENTS = "greenlight.notifications.relay"
 SEND_WEBHOOK = "greenlight.webhooks.send"
@@ -25,6 +29,21 @@ RELAY_REQUESTED_TTL_SECONDS = 5
 
 def relay_requested_key() -> str:
     return key("notifications", "relay-requested")
+
+
+# While set, a drain of the persona is queued and has not started: operations accepted meanwhile
+# need no message of their own (the drain reads every pending operation after it clears the flag).
+# Expires in case the message is lost; the sweeper re-sends stalled operations anyway.
+DRAIN_REQUESTED_TTL_SECONDS = 10
+
+
+def drain_requested_key(persona_id: str) -> str:
+    return key("operations", "drain-requested", persona_id)
+
+
+def clear_drain_request(persona_id: str) -> None:
+    """Called by a drain before it reads pending operations: later ones get a message of their own."""
+    get_redis().delete(drain_requested_key(persona_id))
 
 
 def clear_relay_request() -> None:
@@ -45,6 +64,34 @@ class CeleryDispatcher:
             self.app.send_task(task, args=[operation_id], queue=queue)
         except Exception:  # the broker is down: the operation is committed, the sweeper sends it later
             log.warning("could not enqueue operation %s; the sweeper will", operation_id, exc_info=True)
+
+    def enqueue_operations(self, operations: Sequence[Accepted]) -> None:
+        personas: list[str] = []
+        for op in operations:
+            if op.kind == DRAFT_ACK:
+                self.enqueue_operation(op.id, op.kind)
+            elif op.persona_id not in personas:
+                personas.append(op.persona_id)
+        if not personas:
+            return
+        try:
+            redis_client = get_redis()
+            with redis_client.pipeline(transaction=False) as pipe:
+                for persona_id in personas:
+                    pipe.set(drain_requested_key(persona_id), "1", nx=True, ex=DRAIN_REQUESTED_TTL_SECONDS)
+                requested = pipe.execute()
+        except redis.RedisError:  # the operations are committed: the sweeper sends them later
+            log.warning("could not request drains of %s; the sweeper will", personas, exc_info=True)
+            return
+        for persona_id, first in zip(personas, requested, strict=True):
+            if not first:
+                continue
+            try:
+                self.app.send_task(DRAIN_PERSONA, args=[persona_id], queue=OPERATIONS_QUEUE)
+            except Exception:
+                log.warning("could not enqueue a drain of %s; the sweeper will", persona_id, exc_info=True)
+                with contextlib.suppress(redis.RedisError):  # else it expires
+                    redis_client.delete(drain_requested_key(persona_id))
 
     def enqueue_relay(self) -> None:
         try:

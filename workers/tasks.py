@@ -20,7 +20,7 @@ from greenlight.operations.sweeper import stalled_heads
 from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers.app import app
-from workers.dispatch import CeleryDispatcher, clear_relay_request
+from workers.dispatch import CeleryDispatcher, clear_drain_request, clear_relay_request
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ def _drain_for(operation_id: str) -> int:
 @engine_task("greenlight.operations.apply")
 def apply_operation(operation_id: str) -> int:
     return _drain_for(operation_id)
+
+
+@engine_task("greenlight.operations.drain")
+def drain_persona(persona_id: str) -> int:
+    # Cleared before the drain reads pending operations: anything accepted later sends a new message.
+    clear_drain_request(persona_id)
+    logs.bind(persona_id=persona_id)
+    return Engine(dispatcher=CeleryDispatcher()).drain(persona_id)
 
 
 @engine_task("greenlight.acks.apply")

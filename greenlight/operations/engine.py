@@ -101,6 +101,9 @@ class Engine:
                 group = batch[start : start + size]
                 lock.keep_alive()
                 token = self._apply_group(group, token)
+                for claimed in group:  # one line per operation, findable by its id
+                    with logs.log_context(operation_id=claimed.operation_id):
+                        log.info("operation settled")
                 self._announce([claimed.operation_id for claimed in group])
                 # Committed: its outbox events can go out now (coalesced; beat relays anyway).
                 self.dispatcher.enqueue_relay()

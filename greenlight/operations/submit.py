@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from greenlight.clock import new_id
+from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
-from greenlight.errors import IdempotencyKeyReused
+from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
-from greenlight.models import Operation, OperationCounter, Persona
+from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.operations.apply import apply_in_transaction
 from greenlight.personas.service import get_owned_persona
 
@@ -36,19 +37,26 @@ class Submission:
     check: Callable[[Session, Persona], None] | None = None
 
 
-def _next_seq(session: Session, persona_id: str) -> int:
-    # The upsert's row lock serialises acceptance per persona: sequence order is commit order.
+def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
+    """Take `count` sequence numbers for each persona; returns each persona's last one.
+
+    The upsert's row locks serialise acceptance per persona, so sequence order is commit order.
+    Personas are locked in id order, so two batches never wait for each other in a cycle.
+    """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(OperationCounter)
-        .values(persona_id=persona_id, last_seq=1)
-        .on_conflict_do_update(
-            index_elements=[OperationCounter.persona_id],
-            set_={"last_seq": OperationCounter.last_seq + 1},
-        )
-        .returning(OperationCounter.last_seq)
-    )
-    return int(session.execute(stmt).scalar_one())
+    values = insert(OperationCounter)
+    upsert = values.on_conflict_do_update(
+        index_elements=[OperationCounter.persona_id],
+        set_={"last_seq": OperationCounter.last_seq + values.excluded.last_seq},
+    ).returning(OperationCounter.persona_id, OperationCounter.last_seq)
+    # One statement however many personas (executemany with RETURNING is sent as one multi-row
+    # INSERT); its compiled form is cached, unlike a VALUES list whose length varies.
+    params = [{"persona_id": persona_id, "last_seq": counts[persona_id]} for persona_id in sorted(counts)]
+    return {row.persona_id: int(row.last_seq) for row in session.execute(upsert, params)}
+
+
+def _next_seq(session: Session, persona_id: str) -> int:
+    return _advance_counters(session, {persona_id: 1})[persona_id]
 
 
 def _existing(session: Session, user_id: str, key: str, request_hash: str) -> Operation | None:
@@ -111,8 +119,129 @@ def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Oper
     """Record the operation durably, then enqueue it; a lost message is found by the sweeper."""
     op, created = _with_key_race_retry(user_id, submission, inline=False)
     if created:
-        dispatcher.enqueue_operation(op.id, op.kind)
+        dispatcher.enqueue_operations([op])
     return op
+
+
+# One request's outcome in a group: its operation and whether this request created it, or the
+# domain error that refused it (nothing was written for it).
+Recorded = tuple[Operation, bool] | DomainError
+
+
+def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) -> list[Recorded]:
+    """Record several requests in one transaction (group commit), each as `record` would.
+
+    A refused request does not stop the others. Same key in one group: one operation, like
+    concurrent requests. Sequence numbers follow the order of `requests`.
+    """
+    results: list[Recorded | None] = [None] * len(requests)
+    prepared: list[tuple[int, str, Submission, str | None, str]] = []
+    for index, (user_id, submission) in enumerate(requests):
+        try:
+            key = validate_key(submission.idempotency_key)
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        identity = submission.identity if submission.identity is not None else submission.payload
+        prepared.append(
+            (index, user_id, submission, key, fingerprint(submission.kind, submission.persona_id, identity))
+        )
+    keys = {key for _, _, _, key, _ in prepared if key is not None}
+    earlier: dict[tuple[str, str], Operation] = {}
+    if keys:
+        for op in session.scalars(select(Operation).where(Operation.idempotency_key.in_(keys))):
+            earlier[(op.user_id, op.idempotency_key or "")] = op
+    persona_ids = {s.persona_id for _, _, s, _, _ in prepared if s.persona_id is not None}
+    owners: dict[str, str] = {}
+    if persona_ids:
+        # Only the columns the check needs (loading whole personas cost more than the rest).
+        query = select(Persona.id, Persona.user_id).where(
+            Persona.id.in_(persona_ids), Persona.deleted_at.is_(None)
+        )
+        owners = {row.id: row.user_id for row in session.execute(query)}
+    now = utcnow()
+    created: list[tuple[int, Operation]] = []
+    for index, user_id, submission, key, request_hash in prepared:
+        prior = earlier.get((user_id, key)) if key is not None else None
+        if prior is not None:
+            results[index] = (
+                (prior, False)
+                if prior.request_hash == request_hash
+                else IdempotencyKeyReused(
+                    "This Idempotency-Key was already used with a different request",
+                    {"idempotency_key": key, "operation_id": prior.id},
+                )
+            )
+            continue
+        try:
+            if submission.persona_id is not None:
+                # Someone else's persona is refused exactly like a missing one.
+                if owners.get(submission.persona_id) != user_id:
+                    raise NotFound("Persona not found", {"persona_id": submission.persona_id})
+                if submission.check is not None:
+                    persona = session.get(Persona, submission.persona_id)
+                    assert persona is not None
+                    submission.check(session, persona)
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        # Written with Core below; this object is what the caller answers with.
+        op = Operation(
+            id=new_id(),
+            user_id=user_id,
+            persona_id=submission.persona_id or new_id(),
+            seq=0,
+            kind=submission.kind,
+            payload=submission.payload,
+            request_hash=request_hash,
+            idempotency_key=key,
+            status=OperationStatus.QUEUED.value,
+            result=None,
+            error=None,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            started_at=None,
+            finished_at=None,
+        )
+        created.append((index, op))
+        results[index] = (op, True)
+        if key is not None:
+            earlier[(user_id, key)] = op
+    if created:
+        counts = Counter(op.persona_id for _, op in created)
+        last = _advance_counters(session, dict(counts))
+        next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
+        for _, op in created:
+            next_seq[op.persona_id] += 1
+            op.seq = next_seq[op.persona_id]
+        # One multi-row INSERT (RETURNING makes SQLAlchemy send the rows as one statement instead
+        # of one statement per row).
+        table = Operation.__table__
+        rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for _, op in created]
+        session.execute(insert(table).returning(table.c.id), rows).all()  # type: ignore[arg-type]
+    return [result for result in results if result is not None]
+
+
+_OPERATION_COLUMNS = tuple(column.key for column in Operation.__table__.columns)
+
+
+def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
+    """Record a group in one transaction, then enqueue what it created (one message per persona)."""
+    try:
+        with unit_of_work() as session:
+            results = record_many(session, requests)
+    except IntegrityError:
+        # A concurrent request under one of these keys committed first: one by one, each of them
+        # settles its own race as `submit` does.
+        results = []
+        for user_id, submission in requests:
+            try:
+                results.append(_with_key_race_retry(user_id, submission, inline=False))
+            except DomainError as exc:
+                results.append(exc)
+    dispatcher.enqueue_operations([r[0] for r in results if not isinstance(r, DomainError) and r[1]])
+    return results
 
 
 def submit_inline(user_id: str, submission: Submission) -> Operation:

@@ -1,0 +1,79 @@
+"""Group commit: several accepted requests recorded in one transaction, each as if it were alone."""
+
+from __future__ import annotations
+
+from greenlight.db import unit_of_work
+from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
+from greenlight.models import Operation
+from greenlight.operations import kinds
+from greenlight.operations.submit import Recorded, Submission, record_many
+from tests.reliability.helpers import make_persona, make_user
+
+
+def _op(result: Recorded) -> Operation:
+    assert not isinstance(result, DomainError), result
+    return result[0]
+
+
+def test_a_group_keeps_arrival_order_per_persona(services: dict[str, str]) -> None:
+    user = make_user()
+    a, b = make_persona(user), make_persona(user)
+    requests = [
+        (user, Submission(kinds.PERSONA_PROMOTE, {"notes": str(i)}, [a, b][i % 3 == 0])) for i in range(9)
+    ]
+    with unit_of_work() as session:
+        results = record_many(session, requests)
+    ops = [_op(r) for r in results]
+    for persona in (a, b):
+        seqs = [op.seq for op in ops if op.persona_id == persona]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    with unit_of_work() as session:  # committed as the answers say
+        stored = {
+            op.id: (op.persona_id, op.seq)
+            for op in session.query(Operation).filter(Operation.user_id == user)
+        }
+    assert {op.id: (op.persona_id, op.seq) for op in ops}.items() <= stored.items()
+    with unit_of_work() as session:  # the next group continues the sequences
+        later = _op(record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE, {}, a))])[0])
+    assert later.seq == max(op.seq for op in ops if op.persona_id == a) + 1
+
+
+def test_a_refused_request_does_not_stop_the_others(services: dict[str, str]) -> None:
+    user, stranger = make_user(), make_user()
+    mine, theirs = make_persona(user), make_persona(stranger)
+    requests = [
+        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine)),
+        (user, Submission(kinds.PERSONA_PROMOTE, {}, theirs)),  # someone else's: like a missing one
+        (user, Submission(kinds.PERSONA_PROMOTE, {}, "no-such-persona")),
+        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine, idempotency_key="")),  # an invalid key
+        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine)),
+    ]
+    with unit_of_work() as session:
+        results = record_many(session, requests)
+    assert isinstance(results[1], NotFound) and isinstance(results[2], NotFound)
+    assert isinstance(results[3], DomainError) and results[3].code == "INVALID_IDEMPOTENCY_KEY"
+    first, last = _op(results[0]), _op(results[4])
+    assert last.seq == first.seq + 1
+    with unit_of_work() as session:
+        assert (
+            session.query(Operation).filter(Operation.persona_id == theirs, Operation.user_id == user).count()
+            == 0
+        )
+
+
+def test_one_key_twice_in_a_group_is_one_operation(services: dict[str, str]) -> None:
+    user = make_user()
+    persona = make_persona(user)
+    same = Submission(kinds.PERSONA_PROMOTE, {"notes": "x"}, persona, idempotency_key="group-key")
+    other = Submission(kinds.PERSONA_PROMOTE, {"notes": "y"}, persona, idempotency_key="group-key")
+    with unit_of_work() as session:
+        results = record_many(session, [(user, same), (user, same), (user, other)])
+    first, again = results[0], results[1]
+    assert not isinstance(first, DomainError) and not isinstance(again, DomainError)
+    assert first[0].id == again[0].id and (first[1], again[1]) == (True, False)
+    assert isinstance(results[2], IdempotencyKeyReused)
+    with unit_of_work() as session:  # a later group gets the recorded operation back
+        replayed = record_many(session, [(user, same)])[0]
+    assert not isinstance(replayed, DomainError) and replayed == (replayed[0], False)
+    assert replayed[0].id == first[0].id
