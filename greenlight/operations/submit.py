@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
-from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
+from greenlight.models import Base, Operation, OperationCounter, OperationStatus, Persona
 from greenlight.operations.apply import apply_in_transaction
 from greenlight.personas.service import get_owned_persona
 
@@ -37,6 +37,11 @@ class Submission:
     check: Callable[[Session, Persona], None] | None = None
 
 
+def _table(model: type[Base]) -> Table:
+    """A model's table, for Core statements (the ORM layer costs more than it gives on the hot path)."""
+    return Base.metadata.tables[model.__tablename__]
+
+
 def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Take `count` sequence numbers for each persona; returns each persona's last one.
 
@@ -44,15 +49,17 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     Personas are locked in id order, so two batches never wait for each other in a cycle.
     """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = insert(OperationCounter)
+    counters = _table(OperationCounter)
+    values = insert(counters)
     upsert = values.on_conflict_do_update(
-        index_elements=[OperationCounter.persona_id],
-        set_={"last_seq": OperationCounter.last_seq + values.excluded.last_seq},
-    ).returning(OperationCounter.persona_id, OperationCounter.last_seq)
+        index_elements=[counters.c.persona_id],
+        set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
+    ).returning(counters.c.persona_id, counters.c.last_seq)
     # One statement however many personas (executemany with RETURNING is sent as one multi-row
-    # INSERT); its compiled form is cached, unlike a VALUES list whose length varies.
+    # INSERT); its compiled form is cached, unlike a VALUES list whose length varies. Core on the
+    # session's connection: the ORM's bulk-insert layer only added cost here.
     params = [{"persona_id": persona_id, "last_seq": counts[persona_id]} for persona_id in sorted(counts)]
-    return {row.persona_id: int(row.last_seq) for row in session.execute(upsert, params)}
+    return {row.persona_id: int(row.last_seq) for row in session.connection().execute(upsert, params)}
 
 
 def _next_seq(session: Session, persona_id: str) -> int:
@@ -155,10 +162,11 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     owners: dict[str, str] = {}
     if persona_ids:
         # Only the columns the check needs (loading whole personas cost more than the rest).
-        query = select(Persona.id, Persona.user_id).where(
-            Persona.id.in_(persona_ids), Persona.deleted_at.is_(None)
+        personas = _table(Persona)
+        query = select(personas.c.id, personas.c.user_id).where(
+            personas.c.id.in_(persona_ids), personas.c.deleted_at.is_(None)
         )
-        owners = {row.id: row.user_id for row in session.execute(query)}
+        owners = {row.id: row.user_id for row in session.connection().execute(query)}
     now = utcnow()
     created: list[tuple[int, Operation]] = []
     for index, user_id, submission, key, request_hash in prepared:
@@ -217,13 +225,13 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             op.seq = next_seq[op.persona_id]
         # One multi-row INSERT (RETURNING makes SQLAlchemy send the rows as one statement instead
         # of one statement per row).
-        table = Operation.__table__
+        table = _table(Operation)
         rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for _, op in created]
-        session.execute(insert(table).returning(table.c.id), rows).all()  # type: ignore[arg-type]
+        session.connection().execute(insert(table).returning(table.c.id), rows).all()
     return [result for result in results if result is not None]
 
 
-_OPERATION_COLUMNS = tuple(column.key for column in Operation.__table__.columns)
+_OPERATION_COLUMNS = tuple(column.key for column in _table(Operation).columns)
 
 
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
