@@ -93,7 +93,9 @@ def epoch_key() -> str:
 
 def bump_key_epoch() -> None:
     try:
-        get_redis().incr(epoch_key())
+        client = get_redis()
+        client.incr(epoch_key())
+        client.ping()  # by its reply, every process's tracked copy of the epoch is invalidated
     except redis.RedisError:
         # Processes cannot check their copies while Redis is away, and keep none longer than the TTL.
         log.warning("could not bump the key epoch; cached keys expire within the key cache TTL")

