@@ -320,8 +320,14 @@ def test_a_revoked_key_stops_working_at_once(http: httpx.Client, services: dict[
     assert created.status_code == 201
     pid = created.json()["data"]["id"]
     assert http.get(f"/v1/personas/{pid}", headers=auth).status_code == 200
+    promoted = http.post(f"/v1/personas/{pid}/versions/promote", headers=auth)
+    assert promoted.status_code == 200, promoted.text
+    production = f"/v1/personas/{pid}/production"
+    for _ in range(3):  # warm: the key and the body are now served from the API process's memory
+        assert http.get(production, headers=auth).status_code == 200
     with unit_of_work() as session:
         revoke_key(session, authenticate(session, key).key_id)
+    assert http.get(production, headers=auth).status_code == 401
     assert http.get(f"/v1/personas/{pid}", headers=auth).status_code == 401
     assert http.post("/v1/personas", json={"name": "x"}, headers=auth).status_code == 401
     assert http.post(f"/publish-agent-version/{pid}", json={"version": 1}, headers=auth).status_code == 401
