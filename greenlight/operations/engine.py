@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from greenlight import logs
@@ -137,15 +137,19 @@ class Engine:
             ).all()
             if not rows:
                 return [], revision
-            now = utcnow()
+            now = literal(utcnow(), type_=Operation.__table__.c.started_at.type)
             ids = [row.id for row in rows]
+            # One statement: mark the batch running (keeping the first start of one resumed after a
+            # crash) and count an attempt on its head.
             session.execute(
                 update(Operation)
-                .where(Operation.id.in_(ids), Operation.status == OperationStatus.QUEUED.value)
-                .values(status=OperationStatus.RUNNING.value, started_at=now, updated_at=now)
-            )
-            session.execute(
-                update(Operation).where(Operation.id == ids[0]).values(attempts=Operation.attempts + 1)
+                .where(Operation.id.in_(ids), Operation.status.in_(PENDING_STATUSES))
+                .values(
+                    status=OperationStatus.RUNNING.value,
+                    started_at=func.coalesce(Operation.started_at, now),
+                    updated_at=now,
+                    attempts=Operation.attempts + case((Operation.id == ids[0], 1), else_=0),
+                )
             )
         head = Claimed(rows[0].id, rows[0].attempts + 1)
         return [head, *(Claimed(row.id, 0) for row in rows[1:])], revision

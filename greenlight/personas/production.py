@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenlight.drafts.connections import hydrate
@@ -100,16 +99,14 @@ class ProductionCache:
 
 
 def load_production(session: Session, persona: Persona) -> tuple[int, str, dict[str, Any]] | None:
-    """(revision, etag, body) read from the database, or None if nothing is in production."""
-    row = session.execute(
-        select(Persona.revision, Persona.current_production_version_id).where(Persona.id == persona.id)
-    ).one()
-    if row.current_production_version_id is None:
+    """(revision, etag, body) of the persona as this session holds it (just read, or just changed
+    and flushed by the engine, which keeps its revision current), or None if nothing is in production."""
+    if persona.current_production_version_id is None:
         return None
-    version = session.get(PersonaVersion, row.current_production_version_id)
+    version = session.get(PersonaVersion, persona.current_production_version_id)
     if version is None:
         return None
-    return int(row.revision), etag_of(version.id), production_body(session, persona, version)
+    return int(persona.revision), etag_of(version.id), production_body(session, persona, version)
 
 
 def read_production(
