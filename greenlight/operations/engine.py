@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from sqlalchemy import case, func, literal, select, update
@@ -125,18 +126,20 @@ class Engine:
         A worker killed mid-operation restarts at that operation, so counting the head
         is enough to stop a poison message from looping forever.
         """
+        columns: list[Any] = [Operation.id, Operation.attempts]
+        if read_revision:  # the fencing token, in the same statement as the batch
+            token = select(Persona.revision).where(Persona.id == persona_id).scalar_subquery()
+            columns.append(token.label("revision"))
         with unit_of_work() as session:
-            revision = 0
-            if read_revision:
-                revision = int(session.scalar(select(Persona.revision).where(Persona.id == persona_id)) or 0)
             rows = session.execute(
-                select(Operation.id, Operation.attempts)
+                select(*columns)
                 .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
                 .order_by(Operation.seq)
                 .limit(self.settings.drain_batch_size)
             ).all()
             if not rows:
-                return [], revision
+                return [], 0
+            revision = int(rows[0].revision or 0) if read_revision else 0
             now = literal(utcnow(), type_=Operation.__table__.c.started_at.type)
             ids = [row.id for row in rows]
             # One statement: mark the batch running (keeping the first start of one resumed after a
