@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -23,7 +22,6 @@ from greenlight.operations.submit import Submission, submit_many
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 64
-SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 @dataclass
@@ -49,10 +47,6 @@ class GroupCommit:
         with self._ready:
             self._waiting.append(waiting)
             if self._thread is None or not self._thread.is_alive():
-                # The recorder thread waits on the database several times per group; each time it
-                # needs the GIL back, it would wait up to the default 5 ms switch interval while the
-                # event loop parses requests (a convoy that capped acceptance near 650/s).
-                sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
                 self._thread = threading.Thread(target=self._run, name="greenlight-group-commit", daemon=True)
                 self._thread.start()
             self._ready.notify()

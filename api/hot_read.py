@@ -22,9 +22,14 @@ from greenlight.personas.production import ProductionCopy, cached_production
 _PRODUCTION_PATH = re.compile(r"^/v1/personas/([^/]+)/production$")
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether the caller already holds this ETag (``If-None-Match``: one or several)."""
+    return bool(if_none_match) and etag in {tag.strip() for tag in (if_none_match or "").split(",")}
+
+
 def production_response(copy: ProductionCopy, if_none_match: str | None) -> Response:
     """The answer for a copy: 304 when the caller holds its ETag, else the envelope."""
-    if if_none_match and copy.etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if etag_matches(if_none_match, copy.etag):
         return Response(status_code=304, headers={"ETag": copy.etag})
     return Response(
         b'{"data":' + copy.body_json + b',"errors":null}',

@@ -20,7 +20,7 @@ from api.deps import (
     in_transaction,
     wait_seconds,
 )
-from api.hot_read import production_response
+from api.hot_read import etag_matches, production_response
 from api.inputs import UtcDatetime
 from api.outcomes import envelope, respond
 from api.responses import (
@@ -200,7 +200,7 @@ async def production(
         etag, body = await in_transaction(_production_at, principal.user_id, persona_id, at)
     else:
         etag, body = await run_in_threadpool(_production_now, principal.user_id, persona_id)
-    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+    if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
     return envelope(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
