@@ -39,14 +39,22 @@ def _check_local(base: str) -> None:
 def _client(spec: Spec, connections: int) -> httpx.AsyncClient:
     _check_local(spec["base"])
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(
-        base_url=spec["base"], headers=spec.get("headers", {}), limits=limits, timeout=60.0
-    )
+    headers = dict(spec.get("headers", {}))
+    if spec.get("body") is not None:  # FastAPI refuses a JSON body sent without its content type
+        headers.setdefault("Content-Type", "application/json")
+    return httpx.AsyncClient(base_url=spec["base"], headers=headers, limits=limits, timeout=60.0)
 
 
 def _body(spec: Spec) -> bytes | None:
     body = spec.get("body")
     return None if body is None else json.dumps(body).encode()
+
+
+def _json_headers(request: Spec) -> dict[str, str]:
+    headers = dict(request.get("headers") or {})
+    if request.get("body") is not None:
+        headers.setdefault("Content-Type", "application/json")
+    return headers
 
 
 async def http_burst(spec: Spec) -> dict[str, Any]:
@@ -127,7 +135,7 @@ async def http_sequence(spec: Spec) -> dict[str, Any]:
                 response = await client.request(
                     request.get("method", "GET"),
                     request["path"],
-                    headers=request.get("headers"),
+                    headers=_json_headers(request),
                     content=_body(request),
                 )
                 elapsed = time.perf_counter() - began
