@@ -2,7 +2,7 @@
 
 What a first implementation would do: the endpoint authenticates the caller and enqueues a task
 naming the persona (nothing recorded); the task waits for the persona's Redis lock and runs the
-same promotion transaction Greenlight's handler runs (`promote_current_draft` in a unit of work).
+same promotion transaction Greenlight's handler runs (`promote_drafts` of one request in a unit of work).
 No durable operation, no ordering, no fencing, no outbox relay nudge, no production cache.
 """
 
@@ -18,7 +18,8 @@ from greenlight.db import unit_of_work
 from greenlight.errors import NotFound
 from greenlight.keys import authenticate
 from greenlight.models import Persona
-from greenlight.personas.promotion import PromotionRequest, promote_current_draft
+from greenlight.personas.draft_promotion import promote_drafts
+from greenlight.personas.promotion import PromotionRequest
 from greenlight.redis_client import get_redis, key
 
 PROMOTE = "bench.naive.promote"
@@ -36,9 +37,8 @@ def promote(persona_id: str) -> None:
         persona = session.get(Persona, persona_id, with_for_update=True)
         if persona is None:
             raise NotFound("Persona not found", {"persona_id": persona_id})
-        promote_current_draft(
-            session, persona, PromotionRequest(actor_id=persona.user_id, notes=None, operation_id=None)
-        )
+        request = PromotionRequest(actor_id=persona.user_id, notes=None, operation_id=None)
+        promote_drafts(session, persona, [request])
 
 
 api = FastAPI(title="naive promote")

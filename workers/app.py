@@ -10,7 +10,7 @@ from celery.signals import setup_logging, task_postrun, task_prerun, worker_proc
 from kombu import Queue
 
 from greenlight import logs
-from greenlight.db import dispose_engine
+from greenlight.db import dispose_engine, retry_instead_of_pre_ping
 from greenlight.settings import get_settings
 
 OPERATIONS_QUEUE = "greenlight.operations"
@@ -87,6 +87,8 @@ app = make_celery()
 def _reset_connections_after_fork(**_: Any) -> None:
     # A forked child must not share its parent's database sockets.
     dispose_engine()
+    # Its tasks retry on database errors (workers/tasks.py): no ping before every transaction.
+    retry_instead_of_pre_ping()
 
 
 @setup_logging.connect

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from greenlight.clock import utcnow
 from greenlight.errors import DomainError, FencingError, NotFound
 from greenlight.models import Operation, OperationStatus, Persona
+from greenlight.models.base import table_of
 from greenlight.models.operations import PENDING_STATUSES
-from greenlight.operations.context import ApplyContext
+from greenlight.operations.context import ApplyContext, BatchHandler
 from greenlight.operations.kinds import handler_for
 from greenlight.outbox import emit
 
@@ -24,6 +25,21 @@ def lock_operations(session: Session, operation_ids: list[str]) -> None:
     """Lock a group's operation rows in one statement (instead of one per operation)."""
     session.scalars(select(Operation).where(Operation.id.in_(operation_ids)).with_for_update()).all()
     session.info.setdefault("locked", set()).update(operation_ids)
+
+
+_OPERATIONS = table_of(Operation)
+# Finishing a run of operations: one statement, executed for each of them.
+_FINISH = (
+    update(_OPERATIONS)
+    .where(_OPERATIONS.c.id == bindparam("finished_id"))
+    .values(
+        status=OperationStatus.SUCCEEDED.value,
+        result=bindparam("finished_result"),
+        finished_at=bindparam("finished_at"),
+        updated_at=bindparam("finished_at"),
+        started_at=func.coalesce(_OPERATIONS.c.started_at, bindparam("finished_at")),
+    )
+)
 
 
 def _get_locked(session: Session, model: type[T], key: str) -> T | None:
@@ -52,20 +68,20 @@ def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[
     return op, persona
 
 
-def _bump_revision(session: Session, persona: Persona, expected_revision: int) -> int:
-    """Compare-and-bump: the write that a stale worker cannot make."""
+def _bump_revision(session: Session, persona: Persona, expected_revision: int, by: int = 1) -> int:
+    """Compare-and-bump (once per applied operation): the write that a stale worker cannot make."""
     session.flush()
     result = session.execute(
         update(Persona)
         .where(Persona.id == persona.id, Persona.revision == expected_revision)
-        .values(revision=expected_revision + 1)
+        .values(revision=expected_revision + by)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise FencingError(f"persona {persona.id} moved past revision {expected_revision}")
     # The next operation of a group, in this same transaction, checks against the new value.
-    set_committed_value(persona, "revision", expected_revision + 1)
-    return expected_revision + 1
+    set_committed_value(persona, "revision", expected_revision + by)
+    return expected_revision + by
 
 
 def _finish(op: Operation, status: OperationStatus) -> None:
@@ -97,6 +113,36 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
         return Applied(expected_revision, None, False)
     revision = _bump_revision(session, ctx.persona, expected_revision)
     return Applied(revision, ctx.persona, ctx.production_changed)
+
+
+def apply_run_in_transaction(
+    session: Session, operation_ids: list[str], expected_revision: int, batch: BatchHandler
+) -> Applied:
+    """Apply consecutive operations of one kind on one persona with its batch handler; the caller
+    commits. Same checks, results and revisions as applying them one by one."""
+    lock_operations(session, operation_ids)
+    loaded = [_load(session, operation_id, expected_revision) for operation_id in operation_ids]
+    persona = loaded[0][1]
+    if persona is None or any(p is not persona for _, p in loaded):
+        raise NotFound("Persona not found", {"persona_id": loaded[0][0].persona_id})
+    operations = [op for op, _ in loaded]
+    results = batch(session, persona, operations)
+    now = utcnow()
+    session.connection().execute(
+        _FINISH,
+        [
+            {"finished_id": op.id, "finished_result": result, "finished_at": now}
+            for op, result in zip(operations, results, strict=True)
+        ],
+    )
+    for op, result in zip(operations, results, strict=True):  # the rows as now written
+        set_committed_value(op, "status", OperationStatus.SUCCEEDED.value)
+        set_committed_value(op, "result", result)
+        set_committed_value(op, "finished_at", now)
+        set_committed_value(op, "updated_at", now)
+        set_committed_value(op, "started_at", op.started_at or now)
+    revision = _bump_revision(session, persona, expected_revision, by=len(operations))
+    return Applied(revision, persona, True)
 
 
 def fail_in_transaction(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,3 +28,6 @@ class ApplyContext:
 
 
 Handler = Callable[[ApplyContext], dict[str, Any]]
+# A run of operations of one kind on one (locked) persona: their results, in order. Such handlers
+# always change production (the engine refreshes its cache).
+BatchHandler = Callable[[Session, Persona, Sequence[Operation]], list[dict[str, Any]]]

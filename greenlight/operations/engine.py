@@ -24,7 +24,13 @@ from greenlight.errors import DomainError, FencingError, Unprocessable
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
 from greenlight.models.operations import PENDING_STATUSES
-from greenlight.operations.apply import apply_in_transaction, fail_in_transaction, lock_operations
+from greenlight.operations.apply import (
+    apply_in_transaction,
+    apply_run_in_transaction,
+    fail_in_transaction,
+    lock_operations,
+)
+from greenlight.operations.kinds import batch_handler_for
 from greenlight.personas.production import ProductionCache, load_production
 from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
@@ -36,6 +42,7 @@ log = logging.getLogger(__name__)
 class Claimed:
     operation_id: str
     attempts: int
+    kind: str = ""
 
 
 class Engine:
@@ -126,7 +133,7 @@ class Engine:
         A worker killed mid-operation restarts at that operation, so counting the head
         is enough to stop a poison message from looping forever.
         """
-        columns: list[Any] = [Operation.id, Operation.attempts]
+        columns: list[Any] = [Operation.id, Operation.attempts, Operation.kind]
         if read_revision:  # the fencing token, in the same statement as the batch
             token = select(Persona.revision).where(Persona.id == persona_id).scalar_subquery()
             columns.append(token.label("revision"))
@@ -154,8 +161,8 @@ class Engine:
                     attempts=Operation.attempts + case((Operation.id == ids[0], 1), else_=0),
                 )
             )
-        head = Claimed(rows[0].id, rows[0].attempts + 1)
-        return [head, *(Claimed(row.id, 0) for row in rows[1:])], revision
+        head = Claimed(rows[0].id, rows[0].attempts + 1, rows[0].kind)
+        return [head, *(Claimed(row.id, 0, row.kind) for row in rows[1:])], revision
 
     def _apply_group(self, group: list[Claimed], token: int) -> int:
         """Apply consecutive operations in one transaction: one commit and one cache update for
@@ -163,7 +170,7 @@ class Engine:
         one, so each refusal is recorded on its own operation and the others still apply."""
         if len(group) > 1 and all(c.attempts <= self.settings.max_attempts for c in group):
             try:
-                return self._commit_applied([c.operation_id for c in group], token)
+                return self._commit_applied(group, token)
             except (DomainError, IntegrityError, DataError):
                 pass
         for claimed in group:
@@ -179,7 +186,7 @@ class Engine:
             )
         else:
             try:
-                return self._commit_applied([claimed.operation_id], token)
+                return self._commit_applied([claimed], token)
             except DomainError as exc:
                 error = exc
             except (IntegrityError, DataError) as exc:
@@ -194,18 +201,27 @@ class Engine:
         with unit_of_work() as session:
             return fail_in_transaction(session, claimed.operation_id, token, error)
 
-    def _commit_applied(self, operation_ids: list[str], token: int) -> int:
-        """Apply the operations in order in one transaction; returns the persona's new revision."""
+    def _commit_applied(self, group: list[Claimed], token: int) -> int:
+        """Apply the operations in order in one transaction; returns the persona's new revision.
+
+        A run of one kind that has a batch handler (promotions) is applied in one go."""
         changed: Persona | None = None
         fresh = None
+        operation_ids = [claimed.operation_id for claimed in group]
+        kinds = {claimed.kind for claimed in group}
+        batch = batch_handler_for(group[0].kind) if len(kinds) == 1 else None
         with unit_of_work() as session:
-            if len(operation_ids) > 1:
-                lock_operations(session, operation_ids)
-            for operation_id in operation_ids:
-                applied = apply_in_transaction(session, operation_id, token)
-                token = applied.revision
-                if applied.production_changed and applied.persona is not None:
-                    changed = applied.persona
+            if batch is not None:
+                applied = apply_run_in_transaction(session, operation_ids, token, batch)
+                token, changed = applied.revision, applied.persona
+            else:
+                if len(operation_ids) > 1:
+                    lock_operations(session, operation_ids)
+                for operation_id in operation_ids:
+                    applied = apply_in_transaction(session, operation_id, token)
+                    token = applied.revision
+                    if applied.production_changed and applied.persona is not None:
+                        changed = applied.persona
             if changed is not None:
                 session.flush()
                 fresh = load_production(session, changed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from greenlight.errors import Unprocessable
-from greenlight.operations.context import Handler
+from greenlight.operations.context import BatchHandler, Handler
 
 PERSONA_CREATE = "persona.create"
 DRAFT_UPDATE = "draft.update"
@@ -39,7 +39,14 @@ def _handlers() -> dict[str, Handler]:
     }
 
 
+def _batch_handlers() -> dict[str, BatchHandler]:
+    from greenlight.personas import handlers as personas
+
+    return {PERSONA_PROMOTE: personas.promote_many}
+
+
 _table: dict[str, Handler] = {}
+_batch_table: dict[str, BatchHandler] = {}
 
 
 def handler_for(kind: str) -> Handler:
@@ -49,3 +56,14 @@ def handler_for(kind: str) -> Handler:
         return _table[kind]
     except KeyError:
         raise Unprocessable(f"Unknown operation kind {kind!r}", {"kind": kind}) from None
+
+
+def batch_handler_for(kind: str) -> BatchHandler | None:
+    """The handler that applies a run of this kind's operations of one persona in one go, if any.
+
+    It must leave exactly what applying them one by one would, and refuse (a DomainError, nothing
+    written) if any of them would be refused: the engine then applies them one by one.
+    """
+    if not _batch_table:
+        _batch_table.update(_batch_handlers())
+    return _batch_table.get(kind)

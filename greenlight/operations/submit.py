@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,8 @@ from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
-from greenlight.models import Base, Operation, OperationCounter, OperationStatus, Persona
+from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
+from greenlight.models.base import table_of
 from greenlight.operations.apply import apply_in_transaction
 
 
@@ -36,11 +37,6 @@ class Submission:
     check: Callable[[Session, Persona], None] | None = None
 
 
-def _table(model: type[Base]) -> Table:
-    """A model's table, for Core statements (the ORM layer costs more than it gives on the hot path)."""
-    return Base.metadata.tables[model.__tablename__]
-
-
 def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Take `count` sequence numbers for each persona; returns each persona's last one.
 
@@ -48,7 +44,7 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     Personas are locked in id order, so two batches never wait for each other in a cycle.
     """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    counters = _table(OperationCounter)
+    counters = table_of(OperationCounter)
     values = insert(counters)
     upsert = values.on_conflict_do_update(
         index_elements=[counters.c.persona_id],
@@ -129,7 +125,7 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     owners: dict[str, str] = {}
     if persona_ids:
         # Only the columns the check needs (loading whole personas cost more than the rest).
-        personas = _table(Persona)
+        personas = table_of(Persona)
         query = select(personas.c.id, personas.c.user_id).where(
             personas.c.id.in_(persona_ids), personas.c.deleted_at.is_(None)
         )
@@ -192,13 +188,13 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             op.seq = next_seq[op.persona_id]
         # One multi-row INSERT (RETURNING makes SQLAlchemy send the rows as one statement instead
         # of one statement per row).
-        table = _table(Operation)
+        table = table_of(Operation)
         rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for _, op in created]
         session.connection().execute(insert(table).returning(table.c.id), rows).all()
     return [result for result in results if result is not None]
 
 
-_OPERATION_COLUMNS = tuple(column.key for column in _table(Operation).columns)
+_OPERATION_COLUMNS = tuple(column.key for column in table_of(Operation).columns)
 
 
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:

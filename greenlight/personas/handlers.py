@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from greenlight import schedules
+from greenlight.models import Operation, Persona
 from greenlight.operations.context import ApplyContext
 from greenlight.outbox import emit
 from greenlight.personas import promotion, service
+from greenlight.personas.draft_promotion import promote_drafts
 from greenlight.personas.serialize import persona_to_dict, version_to_dict
 
 
-def _promotion_request(ctx: ApplyContext) -> promotion.PromotionRequest:
-    op = ctx.operation
+def _promotion_request(op: Operation) -> promotion.PromotionRequest:
     return promotion.PromotionRequest(
         actor_id=op.user_id,
         notes=op.payload.get("notes"),
@@ -46,10 +50,15 @@ def update_draft(ctx: ApplyContext) -> dict[str, Any]:
 
 
 def promote(ctx: ApplyContext) -> dict[str, Any]:
-    persona = ctx.require_persona()
-    promotion.promote_current_draft(ctx.session, persona, _promotion_request(ctx))
+    (answer,) = promote_many(ctx.session, ctx.require_persona(), [ctx.operation])
     ctx.production_changed = True
-    return {"persona": persona_to_dict(ctx.session, persona)}
+    return answer
+
+
+def promote_many(session: Session, persona: Persona, operations: Sequence[Operation]) -> list[dict[str, Any]]:
+    """A run of promotions of one persona, in one go (each answer as one at a time would give)."""
+    requests = [_promotion_request(op) for op in operations]
+    return [{"persona": answer} for answer in promote_drafts(session, persona, requests)]
 
 
 def publish(ctx: ApplyContext) -> dict[str, Any]:
@@ -59,7 +68,7 @@ def publish(ctx: ApplyContext) -> dict[str, Any]:
         ctx.session,
         persona,
         int(payload["version"]),
-        _promotion_request(ctx),
+        _promotion_request(ctx.operation),
         description=payload.get("version_description"),
     )
     ctx.production_changed = True

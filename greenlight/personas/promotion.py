@@ -1,4 +1,5 @@
-"""Promotion: Bland's promote (snapshot of the draft), publish in place, archive, unarchive.
+"""Promotion: publish in place, archive, unarchive, and the rules every promotion shares (Bland's
+promote of the draft, many at a time, is in ``draft_promotion``).
 
 Every promotion archives the previous production version and writes one history row, in
 the caller's transaction; the partial unique index guarantees one production version.
@@ -8,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
-from greenlight.drafts.connections import copy_connections
-from greenlight.errors import Conflict, NoDraftVersion, Unprocessable
+from greenlight.errors import Conflict, Unprocessable
 from greenlight.models import Persona, PersonaVersion, Promotion, VersionStatus
 from greenlight.outbox import emit
-from greenlight.personas.service import content_of, get_version, new_version
+from greenlight.personas.service import get_version
 
 
 @dataclass(frozen=True)
@@ -34,28 +35,34 @@ def etag_of(version_id: str | None) -> str:
     return f'"{version_id or "none"}"'
 
 
-def check_expected_production(persona: Persona, request: PromotionRequest) -> None:
+def check_expected_production(current_production_id: str | None, request: PromotionRequest) -> None:
     """Refuse the promotion if production is no longer what the caller expected (If-Match)."""
     if request.expected_production_version_id is None:
         return
     expected = request.expected_production_version_id.strip().strip('"') or "none"
-    current = persona.current_production_version_id or "none"
-    if expected != current:
+    if expected != (current_production_id or "none"):
         raise Conflict(
             "Production moved since you read it; nothing was changed",
-            {"expected": f'"{expected}"', "current": etag_of(persona.current_production_version_id)},
+            {"expected": f'"{expected}"', "current": etag_of(current_production_id)},
             code="PRODUCTION_CHANGED",
         )
 
 
-def _promotion_time(session: Session, persona: Persona) -> datetime:
+def next_promotion_time(previous_promoted_at: datetime | None) -> datetime:
     """Now, but strictly after the current production's promotion: history never ties."""
     now = utcnow()
-    if persona.current_production_version_id:
-        current = session.get(PersonaVersion, persona.current_production_version_id)
-        if current is not None and current.promoted_at is not None and now <= current.promoted_at:
-            now = current.promoted_at + timedelta(milliseconds=1)
+    if previous_promoted_at is not None and now <= previous_promoted_at:
+        now = previous_promoted_at + timedelta(milliseconds=1)
     return now
+
+
+def _promotion_time(session: Session, persona: Persona) -> datetime:
+    current = (
+        session.get(PersonaVersion, persona.current_production_version_id)
+        if persona.current_production_version_id
+        else None
+    )
+    return next_promotion_time(current.promoted_at if current is not None else None)
 
 
 def _archive_production(session: Session, persona: Persona, now: datetime) -> PersonaVersion | None:
@@ -71,37 +78,6 @@ def _archive_production(session: Session, persona: Persona, now: datetime) -> Pe
     return previous
 
 
-def promote_current_draft(session: Session, persona: Persona, request: PromotionRequest) -> Promotion:
-    """Bland's promote: the draft's content becomes a new published version; the draft stays."""
-    draft = (
-        session.get(PersonaVersion, persona.current_draft_version_id)
-        if (persona.current_draft_version_id)
-        else None
-    )
-    if draft is None:
-        raise NoDraftVersion("No draft version to promote", {"persona_id": persona.id})
-    check_expected_production(persona, request)
-    now = _promotion_time(session, persona)
-    previous = _archive_production(session, persona, now)
-    published = new_version(
-        session,
-        persona,
-        status=VersionStatus.PUBLISHED.value,
-        promoted_from_version_id=draft.id,
-        promoted_at=now,
-        promoted_by=request.actor_id,
-        created_at=now,
-        updated_at=now,
-        **content_of(draft),
-    )
-    session.flush()
-    copy_connections(session, draft.id, published.id)
-    persona.current_production_version_id = published.id
-    persona.updated_at = now
-    request = _with_proposal(request, draft)
-    return _record(session, persona, published, previous, request, now, "version.promoted")
-
-
 def publish_version(
     session: Session, persona: Persona, number: int, request: PromotionRequest, description: str | None = None
 ) -> Promotion:
@@ -114,7 +90,7 @@ def publish_version(
             {"persona_id": persona.id, "version": number, "status": version.status},
             code="VERSION_NOT_DRAFT",
         )
-    check_expected_production(persona, request)
+    check_expected_production(persona.current_production_version_id, request)
     now = _promotion_time(session, persona)
     previous = _archive_production(session, persona, now)
     if description is not None:
@@ -129,7 +105,7 @@ def publish_version(
         # The next edit starts a new draft copied from production.
         persona.current_draft_version_id = None
     persona.updated_at = now
-    request = _with_proposal(request, version)
+    request = with_proposal(request, version)
     return _record(session, persona, version, previous, request, now, "version.published")
 
 
@@ -160,11 +136,54 @@ def unarchive_version(
     return version
 
 
-def _with_proposal(request: PromotionRequest, source: PersonaVersion) -> PromotionRequest:
+def with_proposal(request: PromotionRequest, source: PersonaVersion) -> PromotionRequest:
     """A promotion of a draft shaped by an accepted proposal names that proposal."""
     if request.proposal_id is None and source.last_proposal_id is not None:
         return replace(request, proposal_id=source.last_proposal_id)
     return request
+
+
+def promoted_event(
+    published: PersonaVersion, previous: PersonaVersion | None, request: PromotionRequest
+) -> dict[str, Any]:
+    """The data of a version.promoted / version.published event."""
+    return {
+        "version_id": published.id,
+        "version": published.version_number,
+        "previous_version_id": previous.id if previous else None,
+        "previous_version": previous.version_number if previous else None,
+        "promoted_by": request.actor_id,
+        "notes": request.notes,
+        "operation_id": request.operation_id,
+        "proposal_id": request.proposal_id,
+    }
+
+
+def archived_event(previous: PersonaVersion, operation_id: str | None) -> dict[str, Any]:
+    return {"version_id": previous.id, "version": previous.version_number, "operation_id": operation_id}
+
+
+def promotion_row(
+    persona: Persona,
+    published: PersonaVersion,
+    previous: PersonaVersion | None,
+    request: PromotionRequest,
+    now: datetime,
+) -> dict[str, Any]:
+    """The history row of one promotion (never updated)."""
+    return {
+        "persona_id": persona.id,
+        "user_id": persona.user_id,
+        "version_id": published.id,
+        "version_number": published.version_number,
+        "previous_version_id": previous.id if previous else None,
+        "previous_version_number": previous.version_number if previous else None,
+        "promoted_by": request.actor_id,
+        "promoted_at": now,
+        "notes": request.notes,
+        "operation_id": request.operation_id,
+        "proposal_id": request.proposal_id,
+    }
 
 
 def _record(
@@ -176,46 +195,10 @@ def _record(
     now: datetime,
     event_type: str,
 ) -> Promotion:
-    promotion = Promotion(
-        persona_id=persona.id,
-        user_id=persona.user_id,
-        version_id=published.id,
-        version_number=published.version_number,
-        previous_version_id=previous.id if previous else None,
-        previous_version_number=previous.version_number if previous else None,
-        promoted_by=request.actor_id,
-        promoted_at=now,
-        notes=request.notes,
-        operation_id=request.operation_id,
-        proposal_id=request.proposal_id,
-    )
+    promotion = Promotion(**promotion_row(persona, published, previous, request, now))
     session.add(promotion)
-    emit(
-        session,
-        persona,
-        event_type,
-        {
-            "version_id": published.id,
-            "version": published.version_number,
-            "previous_version_id": promotion.previous_version_id,
-            "previous_version": promotion.previous_version_number,
-            "promoted_by": request.actor_id,
-            "notes": request.notes,
-            "operation_id": request.operation_id,
-            "proposal_id": request.proposal_id,
-        },
-        request.operation_id,
-    )
+    emit(session, persona, event_type, promoted_event(published, previous, request), request.operation_id)
     if previous is not None:
-        emit(
-            session,
-            persona,
-            "version.archived",
-            {
-                "version_id": previous.id,
-                "version": previous.version_number,
-                "operation_id": request.operation_id,
-            },
-            request.operation_id,
-        )
+        archived = archived_event(previous, request.operation_id)
+        emit(session, persona, "version.archived", archived, request.operation_id)
     return promotion

@@ -50,6 +50,13 @@ def persona_to_dict(session: Session, persona: Persona) -> dict[str, Any]:
         if (persona.current_draft_version_id)
         else None
     )
+    return persona_view(persona, production, draft)
+
+
+def persona_view(
+    persona: Persona, production: PersonaVersion | None, draft: PersonaVersion | None
+) -> dict[str, Any]:
+    """The persona object with the given production and draft versions (already at hand)."""
     return {
         "id": persona.id,
         "name": persona.name,

@@ -1,0 +1,170 @@
+"""Bland's promote: the draft's content becomes a new production version and the draft stays.
+
+A persona's queue is applied in groups, so promotions of one persona often come in runs. A run is
+promoted in one go: each promotion still makes its own version, history row and events, exactly as
+one at a time would, but the whole run is written with a few multi-row Core statements instead of
+ORM flushes per promotion (the ORM's unit of work was most of a promotion's cost). A single
+promotion is a run of one: there is one implementation of the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from greenlight.clock import new_id
+from greenlight.drafts.connections import read_slots
+from greenlight.errors import NoDraftVersion
+from greenlight.models import (
+    OutboxEvent,
+    Persona,
+    PersonaVersion,
+    Promotion,
+    VersionResource,
+    VersionStatus,
+)
+from greenlight.models.base import table_of
+from greenlight.outbox import event_row
+from greenlight.personas.promotion import (
+    PromotionRequest,
+    archived_event,
+    check_expected_production,
+    next_promotion_time,
+    promoted_event,
+    promotion_row,
+    with_proposal,
+)
+from greenlight.personas.serialize import persona_view
+from greenlight.personas.service import content_of
+
+_VERSIONS = table_of(PersonaVersion)
+_VERSION_COLUMNS = tuple(column.key for column in _VERSIONS.columns)
+
+
+def promote_drafts(
+    session: Session, persona: Persona, requests: Sequence[PromotionRequest]
+) -> list[dict[str, Any]]:
+    """Promote the current draft once per request, in order; for each, the persona object as it
+    stood right after that promotion. The persona row is locked by the caller. A refusal raises a
+    DomainError before anything is written."""
+    draft = (
+        session.get(PersonaVersion, persona.current_draft_version_id)
+        if persona.current_draft_version_id
+        else None
+    )
+    if draft is None:
+        raise NoDraftVersion("No draft version to promote", {"persona_id": persona.id})
+    production = (
+        session.get(PersonaVersion, persona.current_production_version_id)
+        if persona.current_production_version_id
+        else None
+    )
+    content = content_of(draft)
+    archived_at = None  # when the production version found here was archived (by the run's first)
+    previous = production
+    number, event_seq = persona.last_version_number, persona.last_event_seq
+    published: list[PersonaVersion] = []
+    promotions: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
+    for request in requests:
+        check_expected_production(previous.id if previous else None, request)
+        now = next_promotion_time(previous.promoted_at if previous else None)
+        number += 1
+        version = PersonaVersion(
+            id=new_id(),
+            persona_id=persona.id,
+            version_number=number,
+            status=VersionStatus.PUBLISHED.value,
+            promoted_from_version_id=draft.id,
+            promoted_at=now,
+            promoted_by=request.actor_id,
+            last_proposal_id=None,
+            created_at=now,
+            updated_at=now,
+            **content,
+        )
+        if previous is production:
+            archived_at = now if production is not None else None
+        elif previous is not None:  # made earlier in this run: written once, archived
+            previous.status = VersionStatus.ARCHIVED.value
+            previous.updated_at = now
+        request = with_proposal(request, draft)
+        promotions.append({"id": new_id(), **promotion_row(persona, version, previous, request, now)})
+        event_seq += 1
+        data = promoted_event(version, previous, request)
+        events.append(event_row(persona, event_seq, "version.promoted", data, request.operation_id))
+        if previous is not None:
+            event_seq += 1
+            data = archived_event(previous, request.operation_id)
+            events.append(event_row(persona, event_seq, "version.archived", data, request.operation_id))
+        # Committed values: the row is written once below, and the ORM object must not flush it again.
+        set_committed_value(persona, "current_production_version_id", version.id)
+        set_committed_value(persona, "updated_at", now)
+        answers.append(persona_view(persona, version, draft))
+        published.append(version)
+        previous = version
+    _write(session, persona, production, archived_at, published, promotions, events, draft.id)
+    set_committed_value(persona, "last_version_number", number)
+    set_committed_value(persona, "last_event_seq", event_seq)
+    return answers
+
+
+def _write(
+    session: Session,
+    persona: Persona,
+    production: PersonaVersion | None,
+    archived_at: datetime | None,
+    published: list[PersonaVersion],
+    promotions: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    draft_id: str,
+) -> None:
+    connection = session.connection()
+    if production is not None and archived_at is not None:
+        # First, on its own: the partial unique index allows one published version at any instant.
+        connection.execute(
+            update(_VERSIONS)
+            .where(_VERSIONS.c.id == production.id)
+            .values(status=VersionStatus.ARCHIVED.value, updated_at=archived_at)
+        )
+        set_committed_value(production, "status", VersionStatus.ARCHIVED.value)
+        set_committed_value(production, "updated_at", archived_at)
+    rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
+    # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
+    connection.execute(insert(_VERSIONS).returning(_VERSIONS.c.id), rows).all()
+    slots = read_slots(session, draft_id)
+    if any(slots.values()):  # a new version carries the draft's connections: they are its content
+        resources = table_of(VersionResource)
+        links = [
+            {"version_id": v.id, "slot": slot, "resource_id": rid, "position": i, "active": on}
+            for v in published
+            for slot, items in slots.items()
+            for i, (rid, on) in enumerate(items)
+        ]
+        connection.execute(insert(resources).returning(resources.c.id), links).all()
+    promotions_table = table_of(Promotion)
+    connection.execute(insert(promotions_table).returning(promotions_table.c.id), promotions).all()
+    outbox = table_of(OutboxEvent)
+    connection.execute(insert(outbox).returning(outbox.c.id), events).all()
+    personas = table_of(Persona)
+    connection.execute(
+        update(personas)
+        .where(personas.c.id == persona.id)
+        .values(
+            current_production_version_id=persona.current_production_version_id,
+            updated_at=persona.updated_at,
+            last_version_number=published[-1].version_number,
+            last_event_seq=events[-1]["persona_seq"],
+        )
+    )
+    # The new production version joins the session as the row now stands, so whoever reads it next
+    # in this transaction (the production cache's refill, a later operation) needs no query.
+    current = published[-1]
+    make_transient_to_detached(current)
+    session.add(current)
