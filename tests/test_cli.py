@@ -23,6 +23,7 @@ from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.settings import get_settings
 from tests.api_helpers import create_persona, wait_operation
+from tests.reliability.helpers import abandon_drain
 from tests.support import BIN
 from workers.dispatch import CeleryDispatcher
 
@@ -124,6 +125,7 @@ def _given_up_promotion(persona: dict[str, str]) -> Operation:
         session.execute(
             sa.update(Operation).where(Operation.id == op.id).values(attempts=get_settings().max_attempts)
         )
+    abandon_drain(persona["id"])  # and the last of those workers died mid-drain, like the others
     Engine().drain(persona["id"])
     with unit_of_work() as session:
         given_up = session.get(Operation, op.id)

@@ -17,7 +17,9 @@ from greenlight.operations import kinds
 from greenlight.operations.engine import Claimed, Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
+from greenlight.settings import get_settings
 from tests.api_helpers import create_persona, wait_operation
+from tests.reliability.helpers import abandon_drain
 from workers.dispatch import CeleryDispatcher
 
 
@@ -118,3 +120,35 @@ def test_a_refusal_inside_a_group_fails_alone(client: httpx.Client, auth: dict[s
     with unit_of_work() as session:
         revision = session.scalar(sa.select(Persona.revision).where(Persona.id == pid))
     assert revision == 1 + len(ops)
+
+
+def test_only_a_drain_that_died_costs_the_head_an_attempt(client: httpx.Client, auth: dict[str, str]) -> None:
+    """A healthy drain reads and applies in one transaction; after one that died (its lock's mark is
+    left), the head's attempt is counted and committed first, so a poison operation is given up."""
+    persona = create_persona(client, auth)
+    user_id = _user_id(client, auth, persona["id"])
+    limit = get_settings().max_attempts
+
+    def promotion_tried(times: int) -> str:
+        op = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+        with unit_of_work() as session:
+            session.execute(sa.update(Operation).where(Operation.id == op.id).values(attempts=times))
+        return op.id
+
+    poison = promotion_tried(limit)  # `limit` drains died on it...
+    abandon_drain(persona["id"])  # ...and so did the last one
+    Engine().drain(persona["id"])
+    given_up = wait_operation(client, auth, poison)
+    assert (given_up["status"], given_up["error"]["error"]) == ("failed", "TOO_MANY_ATTEMPTS")
+    assert given_up["attempts"] == limit + 1
+
+    survivor = promotion_tried(limit)  # the same count, but no drain died since
+    Engine().drain(persona["id"])
+    applied = wait_operation(client, auth, survivor)
+    assert (applied["status"], applied["attempts"]) == ("succeeded", limit)
+
+    fresh = promotion_tried(0)
+    abandon_drain(persona["id"])
+    Engine().drain(persona["id"])
+    counted = wait_operation(client, auth, fresh)
+    assert (counted["status"], counted["attempts"]) == ("succeeded", 1)

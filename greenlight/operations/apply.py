@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,10 +22,42 @@ from greenlight.outbox import emit
 T = TypeVar("T", Operation, Persona)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """An operation a drain is about to apply: its attempts so far, its kind."""
+
+    operation_id: str
+    attempts: int
+    kind: str = ""
+
+
 def lock_operations(session: Session, operation_ids: list[str]) -> None:
     """Lock a group's operation rows in one statement (instead of one per operation)."""
-    session.scalars(select(Operation).where(Operation.id.in_(operation_ids)).with_for_update()).all()
-    session.info.setdefault("locked", set()).update(operation_ids)
+    locked: set[str] = session.info.setdefault("locked", set())
+    missing = [operation_id for operation_id in operation_ids if operation_id not in locked]
+    if missing:
+        session.scalars(select(Operation).where(Operation.id.in_(missing)).with_for_update()).all()
+        locked.update(missing)
+
+
+def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[list[Claimed], int]:
+    """The persona's next `size` pending operations in sequence order, locked (with the persona's
+    row) for this transaction, and the persona's revision: the token this transaction compares and
+    bumps, so a transaction that read a stale view cannot commit."""
+    operations = session.scalars(
+        select(Operation)
+        .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
+        .order_by(Operation.seq)
+        .limit(size)
+        .with_for_update()
+    ).all()
+    if not operations:
+        return [], 0
+    session.info["claimed_at"] = utcnow()
+    session.info.setdefault("locked", set()).update(op.id for op in operations)
+    persona = _get_locked(session, Persona, persona_id)
+    claimed = [Claimed(op.id, op.attempts, op.kind) for op in operations]
+    return claimed, int(persona.revision) if persona is not None else 0
 
 
 _OPERATIONS = table_of(Operation)
@@ -37,7 +70,8 @@ _FINISH = (
         result=bindparam("finished_result"),
         finished_at=bindparam("finished_at"),
         updated_at=bindparam("finished_at"),
-        started_at=func.coalesce(_OPERATIONS.c.started_at, bindparam("finished_at")),
+        started_at=func.coalesce(_OPERATIONS.c.started_at, bindparam("claimed_at")),
+        attempts=case((_OPERATIONS.c.attempts < 1, 1), else_=_OPERATIONS.c.attempts),
     )
 )
 
@@ -84,12 +118,19 @@ def _bump_revision(session: Session, persona: Persona, expected_revision: int, b
     return expected_revision + by
 
 
-def _finish(op: Operation, status: OperationStatus) -> None:
+def _started(session: Session, now: datetime) -> datetime:
+    """When this transaction began applying (its claim), for operations no earlier drain started."""
+    claimed_at: datetime | None = session.info.get("claimed_at")
+    return claimed_at or now
+
+
+def _finish(session: Session, op: Operation, status: OperationStatus) -> None:
     now = utcnow()
     op.status = status.value
     op.finished_at = now
     op.updated_at = now
-    op.started_at = op.started_at or now
+    op.started_at = op.started_at or _started(session, now)
+    op.attempts = max(op.attempts, 1)  # a drain that claimed it durably counted it already
 
 
 @dataclass(frozen=True)
@@ -108,7 +149,7 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
     op, persona = _load(session, operation_id, expected_revision)
     ctx = ApplyContext(session=session, operation=op, persona=persona)
     op.result = handler_for(op.kind)(ctx)
-    _finish(op, OperationStatus.SUCCEEDED)
+    _finish(session, op, OperationStatus.SUCCEEDED)
     if ctx.persona is None:
         return Applied(expected_revision, None, False)
     revision = _bump_revision(session, ctx.persona, expected_revision)
@@ -128,10 +169,11 @@ def apply_run_in_transaction(
     operations = [op for op, _ in loaded]
     results = batch(session, persona, operations)
     now = utcnow()
+    started = _started(session, now)
     session.connection().execute(
         _FINISH,
         [
-            {"finished_id": op.id, "finished_result": result, "finished_at": now}
+            {"finished_id": op.id, "finished_result": result, "finished_at": now, "claimed_at": started}
             for op, result in zip(operations, results, strict=True)
         ],
     )
@@ -140,7 +182,8 @@ def apply_run_in_transaction(
         set_committed_value(op, "result", result)
         set_committed_value(op, "finished_at", now)
         set_committed_value(op, "updated_at", now)
-        set_committed_value(op, "started_at", op.started_at or now)
+        set_committed_value(op, "started_at", op.started_at or started)
+        set_committed_value(op, "attempts", max(op.attempts, 1))
     revision = _bump_revision(session, persona, expected_revision, by=len(operations))
     return Applied(revision, persona, True)
 
@@ -150,7 +193,7 @@ def fail_in_transaction(
 ) -> int:
     op, persona = _load(session, operation_id, expected_revision)
     op.error = error.as_dict()
-    _finish(op, OperationStatus.FAILED)
+    _finish(session, op, OperationStatus.FAILED)
     if persona is None:
         return expected_revision
     emit(

@@ -9,12 +9,13 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
 
 from greenlight import logs
 from greenlight.clock import utcnow
@@ -25,8 +26,10 @@ from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
 from greenlight.models.operations import PENDING_STATUSES
 from greenlight.operations.apply import (
+    Claimed,
     apply_in_transaction,
     apply_run_in_transaction,
+    claim_in_transaction,
     fail_in_transaction,
     lock_operations,
 )
@@ -38,11 +41,12 @@ from greenlight.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Claimed:
-    operation_id: str
-    attempts: int
-    kind: str = ""
+class _OneByOne(Exception):
+    """A group that must be applied one operation at a time (one of them was tried too often)."""
+
+
+def _nothing() -> None:
+    return None
 
 
 class Engine:
@@ -96,30 +100,68 @@ class Engine:
             )
 
     def _drain_locked(self, persona_id: str, lock: PersonaLock) -> int:
-        token: int | None = None  # the fencing token, read once under the lock (with the first claim)
         applied = 0
+        if lock.interrupted:
+            # The last drain of this persona never let go of its lock: its process may have died on
+            # the operation now at the head. Count an attempt on it, committed, before trying again.
+            applied, full = self._drain_counting(persona_id, lock)
+            if not full:
+                return applied
+        size = max(1, self.settings.apply_batch_size)
         while True:
-            batch, revision = self._claim(persona_id, read_revision=token is None)
-            if not batch:
+            lock.keep_alive()
+            group = self._claim_and_apply(persona_id, size)
+            self._settled(group)
+            applied += len(group)
+            if len(group) < size:
+                # Nothing else was pending. Whatever was accepted since is found by the check that
+                # follows the lock's release.
                 return applied
-            if token is None:
-                token = revision
-            size = max(1, self.settings.apply_batch_size)
-            for start in range(0, len(batch), size):
-                group = batch[start : start + size]
-                lock.keep_alive()
-                token = self._apply_group(group, token)
-                for claimed in group:  # one line per operation, findable by its id
-                    with logs.log_context(operation_id=claimed.operation_id):
-                        log.info("operation settled")
-                self._announce([claimed.operation_id for claimed in group])
-                # Committed: its outbox events can go out now (coalesced; beat relays anyway).
-                self.dispatcher.enqueue_relay()
-                applied += len(group)
-            if len(batch) < self.settings.drain_batch_size:
-                # Nothing else was pending when this batch was claimed. Whatever was accepted since is
-                # found by the check that follows the lock's release: no empty claim needed.
-                return applied
+
+    def _claim_and_apply(self, persona_id: str, size: int) -> list[Claimed]:
+        """Read, lock and apply the persona's next group in one transaction (the row locks and the
+        revision's compare-and-bump keep it exact whatever else runs). If one of them is refused,
+        the group rolls back, nothing of it written, and is applied one by one."""
+        group: list[Claimed] = []
+        token = 0
+        try:
+            with unit_of_work() as session:
+                group, token = claim_in_transaction(session, persona_id, size)
+                if not group:
+                    return []
+                if any(claimed.attempts > self.settings.max_attempts for claimed in group):
+                    raise _OneByOne
+                token, refresh = self._apply_in(session, group, token)
+        except (DomainError, IntegrityError, DataError, _OneByOne):
+            if not group:
+                raise
+            for claimed in group:
+                token = self.apply_one(claimed, token)
+            return group
+        refresh()
+        return group
+
+    def _drain_counting(self, persona_id: str, lock: PersonaLock) -> tuple[int, bool]:
+        """One batch claimed with an attempt counted on its head and committed, then applied:
+        whether the batch was full (more may be pending)."""
+        batch, token = self._claim(persona_id, read_revision=True)
+        size = max(1, self.settings.apply_batch_size)
+        for start in range(0, len(batch), size):
+            group = batch[start : start + size]
+            lock.keep_alive()
+            token = self._apply_group(group, token)
+            self._settled(group)
+        return len(batch), len(batch) >= self.settings.drain_batch_size
+
+    def _settled(self, group: list[Claimed]) -> None:
+        if not group:
+            return
+        for claimed in group:  # one line per operation, findable by its id
+            with logs.log_context(operation_id=claimed.operation_id):
+                log.info("operation settled")
+        self._announce([claimed.operation_id for claimed in group])
+        # Committed: its outbox events can go out now (coalesced; beat relays anyway).
+        self.dispatcher.enqueue_relay()
 
     @staticmethod
     def read_revision(persona_id: str) -> int:
@@ -161,7 +203,7 @@ class Engine:
                     attempts=Operation.attempts + case((Operation.id == ids[0], 1), else_=0),
                 )
             )
-        head = Claimed(rows[0].id, rows[0].attempts + 1, rows[0].kind)
+        head = Claimed(rows[0].id, rows[0].attempts + 1, rows[0].kind)  # counted just now
         return [head, *(Claimed(row.id, 0, row.kind) for row in rows[1:])], revision
 
     def _apply_group(self, group: list[Claimed], token: int) -> int:
@@ -202,35 +244,45 @@ class Engine:
             return fail_in_transaction(session, claimed.operation_id, token, error)
 
     def _commit_applied(self, group: list[Claimed], token: int) -> int:
-        """Apply the operations in order in one transaction; returns the persona's new revision.
+        """Apply the operations in order in one transaction; returns the persona's new revision."""
+        with unit_of_work() as session:
+            token, refresh = self._apply_in(session, group, token)
+        refresh()
+        return token
 
-        A run of one kind that has a batch handler (promotions) is applied in one go."""
+    def _apply_in(self, session: Session, group: list[Claimed], token: int) -> tuple[int, Callable[[], None]]:
+        """Apply the group in the caller's transaction: the new revision, and what to run once it
+        has committed (refill the production cache). A run of one kind that has a batch handler
+        (promotions) is applied in one go."""
         changed: Persona | None = None
-        fresh = None
         operation_ids = [claimed.operation_id for claimed in group]
         kinds = {claimed.kind for claimed in group}
         batch = batch_handler_for(group[0].kind) if len(kinds) == 1 else None
-        with unit_of_work() as session:
-            if batch is not None:
-                applied = apply_run_in_transaction(session, operation_ids, token, batch)
-                token, changed = applied.revision, applied.persona
-            else:
-                if len(operation_ids) > 1:
-                    lock_operations(session, operation_ids)
-                for operation_id in operation_ids:
-                    applied = apply_in_transaction(session, operation_id, token)
-                    token = applied.revision
-                    if applied.production_changed and applied.persona is not None:
-                        changed = applied.persona
-            if changed is not None:
-                session.flush()
-                fresh = load_production(session, changed)
-                # Before commit, so no reader can cache the old production after it.
-                self.production.invalidate(changed.id, token)
-        if fresh is not None and changed is not None:
-            revision, etag, body = fresh
-            self.production.fill(changed.id, revision, etag, body)
-        return token
+        if batch is not None:
+            applied = apply_run_in_transaction(session, operation_ids, token, batch)
+            token, changed = applied.revision, applied.persona
+        else:
+            if len(operation_ids) > 1:
+                lock_operations(session, operation_ids)
+            for operation_id in operation_ids:
+                applied = apply_in_transaction(session, operation_id, token)
+                token = applied.revision
+                if applied.production_changed and applied.persona is not None:
+                    changed = applied.persona
+        if changed is None:
+            return token, _nothing
+        session.flush()
+        fresh = load_production(session, changed)
+        # Before commit, so no reader can cache the old production after it.
+        self.production.invalidate(changed.id, token)
+        persona_id = changed.id
+
+        def refresh() -> None:
+            if fresh is not None:
+                revision, etag, body = fresh
+                self.production.fill(persona_id, revision, etag, body)
+
+        return token, refresh
 
     def _announce(self, operation_ids: list[str]) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -10,9 +11,11 @@ import sqlalchemy as sa
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.keys import create_key
+from greenlight.locking import PersonaLock
 from greenlight.models import Operation
 from greenlight.operations import kinds
 from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.redis_client import get_redis
 from tests.support import wait_until
 
 
@@ -25,6 +28,14 @@ def make_user() -> str:
 def make_persona(user_id: str) -> str:
     op = submit_inline(user_id, Submission(kinds.PERSONA_CREATE, {"name": "Under fire"}))
     return op.persona_id
+
+
+def abandon_drain(persona_id: str) -> None:
+    """What a worker that died mid-drain leaves behind: the persona's lock, soon expired, and the
+    mark that it never let go."""
+    lock = PersonaLock(get_redis(), persona_id, ttl_seconds=0.05)
+    assert lock.try_acquire()
+    time.sleep(0.1)
 
 
 def edits_and_promotions(user_id: str, persona_id: str, count: int, dispatcher: Dispatcher) -> list[str]:
