@@ -4,7 +4,8 @@ requests that arrived while the previous group was being recorded.
 Each request hands its submission to this process's recorder thread and awaits the outcome; the
 thread records whatever is waiting in one transaction (``submit_many``), so under load a commit and
 the broker round trips are shared by many requests, and at rest a request is recorded at once (no
-timer: a group is simply what queued up meanwhile). Order of arrival is order of acceptance.
+timer: a group is simply what queued up meanwhile, woken once per turn of the event loop). Order of
+arrival is order of acceptance.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class GroupCommit:
         self._waiting: list[_Waiting] = []
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wake_pending: set[asyncio.AbstractEventLoop] = set()
 
     async def submit(self, user_id: str, submission: Submission) -> Operation:
         """Record (then enqueue) this submission with whatever else is waiting; its operation."""
@@ -49,8 +51,18 @@ class GroupCommit:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="greenlight-group-commit", daemon=True)
                 self._thread.start()
-            self._ready.notify()
+            if loop not in self._wake_pending:
+                self._wake_pending.add(loop)
+                loop.call_soon(self._wake, loop)
         return await waiting.future
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake the recorder once per turn of the event loop, not once per request: the requests
+        this turn read join one group (woken by the first, it took groups of one or two while the
+        rest were still being read)."""
+        with self._ready:
+            self._wake_pending.discard(loop)
+            self._ready.notify()
 
     def _run(self) -> None:
         while True:
