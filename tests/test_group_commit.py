@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
+from api.group_commit import GroupCommit
 from greenlight.db import unit_of_work
+from greenlight.dispatch import Accepted
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.models import Operation
 from greenlight.operations import kinds
@@ -77,3 +82,48 @@ def test_one_key_twice_in_a_group_is_one_operation(services: dict[str, str]) -> 
         replayed = record_many(session, [(user, same)])[0]
     assert not isinstance(replayed, DomainError) and replayed == (replayed[0], False)
     assert replayed[0].id == first[0].id
+
+
+class _Recording:
+    """A dispatcher that only notes what it was given (no broker: nothing is applied)."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[str] = []
+
+    def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
+        self.enqueued.append(operation_id)
+
+    def enqueue_operations(self, operations: Sequence[Accepted]) -> None:
+        self.enqueued.extend(op.id for op in operations)
+
+    def enqueue_relay(self) -> None:
+        pass
+
+
+def test_two_groups_in_flight_keep_each_personas_arrival_order(services: dict[str, str]) -> None:
+    """With two recorders, a persona (or key) in a group being recorded waits for it: arrival order
+    per persona is still sequence order, and one key is still one operation."""
+    user = make_user()
+    personas = [make_persona(user) for _ in range(8)]
+    dispatcher = _Recording()
+    commit = GroupCommit(dispatcher, max_group=4, recorders=2)
+
+    async def burst() -> list[Operation]:
+        submissions = [
+            commit.submit(user, Submission(kinds.PERSONA_PROMOTE, {"notes": str(i)}, personas[i % 8]))
+            for i in range(60)
+        ]
+        keyed = Submission(kinds.PERSONA_PROMOTE, {}, personas[0], idempotency_key="two-in-flight")
+        submissions += [commit.submit(user, keyed) for _ in range(5)]
+        return await asyncio.gather(*submissions)
+
+    ops = asyncio.run(burst())
+    for persona in personas:
+        notes = [
+            int(op.payload["notes"])
+            for op in sorted(ops[:60], key=lambda op: op.seq)
+            if op.persona_id == persona
+        ]
+        assert notes == sorted(notes)
+    assert len({op.id for op in ops[60:]}) == 1
+    assert sorted(dispatcher.enqueued) == sorted({op.id for op in ops})

@@ -30,6 +30,8 @@ from api.responses import (
 )
 from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest, promotion_payload
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
+from api.waiter import OperationWaiter
+from greenlight.keys import Principal
 from greenlight.operations import kinds
 from greenlight.operations.submit import Submission, submit_inline
 from greenlight.personas.serialize import persona_to_dict, version_to_dict
@@ -137,11 +139,31 @@ async def promote(
     if_match: IfMatch = None,
     body: PromoteRequest | None = Body(default=None),
 ) -> Response:
+    return await promote_answer(
+        request, persona_id, principal, waiter, idempotency_key, prefer, if_match, body
+    )
+
+
+def promote_wait(prefer: str | None) -> float:
+    """How long Bland's promote waits for its outcome: by default it waits."""
+    return wait_seconds(prefer, get_settings().default_wait_seconds)
+
+
+async def promote_answer(
+    request: Request,
+    persona_id: str,
+    principal: Principal,
+    waiter: OperationWaiter,
+    idempotency_key: str | None,
+    prefer: str | None,
+    if_match: str | None,
+    body: PromoteRequest | None,
+) -> Response:
+    """The promote route's whole answer once its inputs are parsed (shared with api/fast_accept.py)."""
     body = body or PromoteRequest()
     payload = promotion_payload(body.notes, if_match or body.expected_production_version_id)
     op, scheduled = await submit_promotion(
         principal, persona_id, kinds.PERSONA_PROMOTE, payload, idempotency_key, run_at=body.scheduled_at
     )
-    wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     on_success = schedule_or(lambda r: envelope(_persona_data(r)), scheduled)
-    return await respond(request, principal, op, wait, on_success, waiter)
+    return await respond(request, principal, op, promote_wait(prefer), on_success, waiter)
