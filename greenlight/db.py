@@ -6,6 +6,7 @@ transaction through ``unit_of_work``.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,21 @@ def retry_instead_of_pre_ping() -> None:
     get_engine.cache_clear()
 
 
+def _keep_long_statements_parsed() -> None:
+    """psycopg parses a statement's placeholders with a regular expression and keeps the result only
+    for statements under 4 KB and 50 parameters, so every multi-row INSERT of a group commit or of a
+    promotion run was parsed again each time: a third of an accepted request's CPU. Those statements
+    have few shapes (one per row count and table, a few hundred), so they are kept too, in a cache
+    big enough for all of them."""
+    from psycopg import _queries
+
+    if _queries.MAX_CACHED_STATEMENT_PARAMS >= 10_000:
+        return
+    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 512 * 1024)
+    _queries.MAX_CACHED_STATEMENT_PARAMS = 10_000
+    _queries._query2pg = functools.lru_cache(maxsize=1024)(_queries._query2pg_nocache)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -49,6 +65,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    _keep_long_statements_parsed()
     # 20 kept + 10 overflow (30 in all, as before): with 10 kept, an API process under more than 10
     # concurrent requests opened and closed a connection (a new server process) every few requests.
     return create_engine(url, pool_pre_ping=_pool_options["pre_ping"], pool_size=20, max_overflow=10)
@@ -70,6 +87,7 @@ def get_sessionmaker() -> sessionmaker[Session]:
     factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
     event.listen(factory, "loaded_as_persistent", _keep_strongly)
     event.listen(factory, "pending_to_persistent", _keep_strongly)
+    event.listen(factory, "detached_to_persistent", _keep_strongly)
     return factory
 
 

@@ -3,6 +3,10 @@
 The lock only avoids wasted work; correctness comes from the database: every applying transaction
 locks the persona's row and compares-and-bumps its revision (the fencing token).
 
+A drain that finds the lock busy leaves a *contended* flag; the holder consumes it as it lets go,
+and only then looks for operations accepted meanwhile (their messages found the lock busy and gave
+up). A drain nobody contended ends without that query: any later operation has its own message.
+
 Beside the lock lives a *drain mark*, set with the lock and cleared when its holder lets go. A mark
 found on acquiring means the previous holder never let go: its process died or stalled mid-drain,
 perhaps on the operation now at the head of the queue. Only then does the engine spend a committed
@@ -26,10 +30,13 @@ log = logging.getLogger(__name__)
 # Kept long after any lock expires: whoever takes the persona next must find it.
 MARK_TTL_MS = 24 * 3600 * 1000
 
-# KEYS: lock, mark. ARGV: token, lock ttl ms, mark ttl ms. 0: busy; 1: taken; 2: taken, the last
-# holder never let go.
+# KEYS: lock, mark, contended. ARGV: token, lock ttl ms, mark ttl ms. 0: busy (contended is set);
+# 1: taken; 2: taken, the last holder never let go.
 _ACQUIRE = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+  return 0
+end
 local mark = redis.call('GET', KEYS[2])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
 if mark then return 2 end
@@ -41,13 +48,14 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# KEYS: lock, mark. ARGV: token. Our mark goes even if the lock expired meanwhile: we did let go.
+# KEYS: lock, mark, contended. ARGV: token. Our mark goes even if the lock expired meanwhile: we did
+# let go. 0: it was not ours any more; 1: released; 2: released, and someone found it busy meanwhile.
 _RELEASE = """
-local owned = redis.call('GET', KEYS[1]) == ARGV[1]
-if owned then redis.call('DEL', KEYS[1]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-if owned then return 1 end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('DEL', KEYS[3]) == 1 then return 2 end
+return 1
 """
 
 
@@ -55,7 +63,11 @@ class PersonaLock:
     def __init__(self, client: redis.Redis, persona_id: str, ttl_seconds: float):
         self.persona_id = persona_id
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
-        self._keys = [key("lock", "persona", persona_id), key("lock", "persona-mark", persona_id)]
+        self._keys = [
+            key("lock", "persona", persona_id),
+            key("lock", "persona-mark", persona_id),
+            key("lock", "persona-contended", persona_id),
+        ]
         self._token = uuid.uuid4().hex
         self._acquire = client.register_script(_ACQUIRE)
         self._extend = client.register_script(_EXTEND)
@@ -80,7 +92,11 @@ class PersonaLock:
             raise FencingError(f"lock on persona {self.persona_id} was lost")
         self._renewed_at = time.monotonic()
 
-    def release(self) -> None:
-        if not int(self._release(keys=self._keys, args=[self._token])):
+    def release(self) -> bool:
+        """Let go; whether someone may have found the lock busy meanwhile (then whoever let go last
+        must look for work they left)."""
+        released = int(self._release(keys=self._keys, args=[self._token]))
+        if not released:
             # Expired while we worked; fencing already kept our writes honest.
             log.warning("lock on persona %s expired before release", self.persona_id)
+        return released != 1

@@ -4,28 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from greenlight.drafts import catalogue
 from greenlight.drafts.resources import FLAGS, LIST_SLOTS, SINGLE_SLOTS, SLOTS, ResolvedChanges
 from greenlight.errors import Unprocessable
 from greenlight.models import PersonaVersion, Resource, VersionResource
+from greenlight.models.base import table_of
 
 # Slot -> [(resource_id, active)] in order.
 SlotState = dict[str, list[tuple[str, bool]]]
 
 
 def read_slots(session: Session, version_id: str) -> SlotState:
-    state: SlotState = {slot: [] for slot in SLOTS}
-    rows = session.execute(
-        select(VersionResource.slot, VersionResource.resource_id, VersionResource.active)
-        .where(VersionResource.version_id == version_id)
-        .order_by(VersionResource.slot, VersionResource.position)
-    )
-    for slot, resource_id, active in rows:
-        state.setdefault(slot, []).append((resource_id, bool(active)))
-    return state
+    """The version's connections, read once per transaction (every write goes through this module,
+    which keeps the transaction's copy current)."""
+    known: dict[str, SlotState] = session.info.setdefault("slots", {})
+    if version_id not in known:
+        state: SlotState = {slot: [] for slot in SLOTS}
+        rows = session.execute(
+            select(VersionResource.slot, VersionResource.resource_id, VersionResource.active)
+            .where(VersionResource.version_id == version_id)
+            .order_by(VersionResource.slot, VersionResource.position)
+        )
+        for slot, resource_id, active in rows:
+            state.setdefault(slot, []).append((resource_id, bool(active)))
+        known[version_id] = state
+    return {slot: list(items) for slot, items in known[version_id].items()}  # the caller's to change
+
+
+def remember_slots(session: Session, version_id: str, state: SlotState) -> None:
+    """What the version's connections now are in this transaction (just written)."""
+    known: dict[str, SlotState] = session.info.setdefault("slots", {})
+    known[version_id] = {slot: list(items) for slot, items in state.items()}
+
+
+def write_links(session: Session, version_ids: list[str], state: SlotState) -> None:
+    """Give new versions (nothing connected yet) these connections: one multi-row INSERT for all."""
+    rows = [
+        {"version_id": version_id, "slot": slot, "resource_id": rid, "position": i, "active": active}
+        for version_id in version_ids
+        for slot, items in state.items()
+        for i, (rid, active) in enumerate(items)
+    ]
+    if rows:
+        table = table_of(VersionResource)
+        session.connection().execute(insert(table).returning(table.c.id), rows).all()
+    for version_id in version_ids:
+        remember_slots(session, version_id, state)
 
 
 def _write(session: Session, version_id: str, state: SlotState, *, fresh: bool = False) -> None:
@@ -37,6 +64,7 @@ def _write(session: Session, version_id: str, state: SlotState, *, fresh: bool =
         for i, (rid, active) in enumerate(items)
     )
     session.flush()
+    remember_slots(session, version_id, state)
 
 
 def copy_connections(session: Session, source_id: str, target_id: str) -> None:

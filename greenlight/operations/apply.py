@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import Integer, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,17 +40,21 @@ def lock_operations(session: Session, operation_ids: list[str]) -> None:
         locked.update(missing)
 
 
+# Built once: constructing a statement costs about as much as sending it.
+_NEXT_PENDING = (
+    select(Operation)
+    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
+    .order_by(Operation.seq)
+    .limit(bindparam("size", type_=Integer))
+    .with_for_update()
+)
+
+
 def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[list[Claimed], int]:
     """The persona's next `size` pending operations in sequence order, locked (with the persona's
     row) for this transaction, and the persona's revision: the token this transaction compares and
     bumps, so a transaction that read a stale view cannot commit."""
-    operations = session.scalars(
-        select(Operation)
-        .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
-        .order_by(Operation.seq)
-        .limit(size)
-        .with_for_update()
-    ).all()
+    operations = session.scalars(_NEXT_PENDING, {"persona_id": persona_id, "size": size}).all()
     if not operations:
         return [], 0
     session.info["claimed_at"] = utcnow()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,13 @@ from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+_ANY_PENDING = (
+    select(Operation.id)
+    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
+    .limit(1)
+)
 
 
 class _OneByOne(Exception):
@@ -77,27 +84,24 @@ class Engine:
         while True:
             lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)
             if not lock.try_acquire():
-                # The holder re-checks for pending work after releasing, so nothing is stranded.
+                # The holder learns it was contended as it lets go and looks for work then.
                 return applied
+            stopped = contended = False
             try:
                 applied += self._drain_locked(persona_id, lock)
             except FencingError as exc:
                 log.warning("drain of persona %s stopped: %s", persona_id, exc)
+                stopped = True
             finally:
-                lock.release()
-            if not self.has_pending(persona_id):
+                contended = lock.release()
+            # Finished and uncontended: every operation accepted since our last read has a message
+            # of its own, still to come, that will find the lock free.
+            if not (stopped or contended) or not self.has_pending(persona_id):
                 return applied
 
     def has_pending(self, persona_id: str) -> bool:
         with unit_of_work() as session:
-            return (
-                session.scalar(
-                    select(Operation.id)
-                    .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
-                    .limit(1)
-                )
-                is not None
-            )
+            return session.scalar(_ANY_PENDING, {"persona_id": persona_id}) is not None
 
     def _drain_locked(self, persona_id: str, lock: PersonaLock) -> int:
         applied = 0

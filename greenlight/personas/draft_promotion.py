@@ -13,19 +13,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from greenlight.clock import new_id
-from greenlight.drafts.connections import read_slots
+from greenlight.drafts.connections import read_slots, remember_slots, write_links
 from greenlight.errors import NoDraftVersion
 from greenlight.models import (
     OutboxEvent,
     Persona,
     PersonaVersion,
     Promotion,
-    VersionResource,
     VersionStatus,
 )
 from greenlight.models.base import table_of
@@ -52,6 +52,7 @@ def promote_drafts(
     """Promote the current draft once per request, in order; for each, the persona object as it
     stood right after that promotion. The persona row is locked by the caller. A refusal raises a
     DomainError before anything is written."""
+    _load_versions(session, [persona.current_draft_version_id, persona.current_production_version_id])
     draft = (
         session.get(PersonaVersion, persona.current_draft_version_id)
         if persona.current_draft_version_id
@@ -115,6 +116,13 @@ def promote_drafts(
     return answers
 
 
+def _load_versions(session: Session, ids: list[str | None]) -> None:
+    """Bring the versions this session does not hold yet into it, in one query."""
+    missing = [i for i in ids if i and session.identity_map.get(identity_key(PersonaVersion, i)) is None]
+    if missing:
+        session.scalars(select(PersonaVersion).where(PersonaVersion.id.in_(missing))).all()
+
+
 def _write(
     session: Session,
     persona: Persona,
@@ -138,16 +146,13 @@ def _write(
     rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
     # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
     connection.execute(insert(_VERSIONS).returning(_VERSIONS.c.id), rows).all()
+    # A new version carries the draft's connections: they are its content.
     slots = read_slots(session, draft_id)
-    if any(slots.values()):  # a new version carries the draft's connections: they are its content
-        resources = table_of(VersionResource)
-        links = [
-            {"version_id": v.id, "slot": slot, "resource_id": rid, "position": i, "active": on}
-            for v in published
-            for slot, items in slots.items()
-            for i, (rid, on) in enumerate(items)
-        ]
-        connection.execute(insert(resources).returning(resources.c.id), links).all()
+    if any(slots.values()):
+        write_links(session, [version.id for version in published], slots)
+    else:
+        for version in published:
+            remember_slots(session, version.id, slots)
     promotions_table = table_of(Promotion)
     connection.execute(insert(promotions_table).returning(promotions_table.c.id), promotions).all()
     outbox = table_of(OutboxEvent)
