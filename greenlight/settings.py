@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     drain_batch_size: int = 50
     # Operations of one persona applied per transaction (a refusal replays the group one by one).
     apply_batch_size: int = 20
+    # Personas one drain message takes in turn (the API asks for the personas of a group at once).
+    drain_personas_per_message: int = Field(default=8, ge=1)
     schedule_interval_seconds: float = 1.0
     proposal_ttl_seconds: float = 7 * 24 * 3600
     expire_interval_seconds: float = 60.0

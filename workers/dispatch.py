@@ -12,6 +12,7 @@ from celery import Celery
 from greenlight.dispatch import Accepted
 from greenlight.operations.kinds import DRAFT_ACK
 from greenlight.redis_client import get_redis, key
+from greenlight.settings import get_settings
 from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE, WEBHOOKS_QUEUE, app
 
 log = logging.getLogger(__name__)
@@ -83,15 +84,20 @@ class CeleryDispatcher:
         except redis.RedisError:  # the operations are committed: the sweeper sends them later
             log.warning("could not request drains of %s; the sweeper will", personas, exc_info=True)
             return
-        for persona_id, first in zip(personas, requested, strict=True):
-            if not first:
-                continue
+        wanted = [persona_id for persona_id, first in zip(personas, requested, strict=True) if first]
+        if not wanted:
+            return
+        # A message drains several personas in turn (a message's overhead was most of the cost of
+        # draining one operation); a few messages per group still spread it over the workers.
+        size = max(1, get_settings().drain_personas_per_message)
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start : start + size]
             try:
-                self.app.send_task(DRAIN_PERSONA, args=[persona_id], queue=OPERATIONS_QUEUE)
+                self.app.send_task(DRAIN_PERSONA, args=chunk, queue=OPERATIONS_QUEUE)
             except Exception:
-                log.warning("could not enqueue a drain of %s; the sweeper will", persona_id, exc_info=True)
-                with contextlib.suppress(redis.RedisError):  # else it expires
-                    redis_client.delete(drain_requested_key(persona_id))
+                log.warning("could not enqueue a drain of %s; the sweeper will", chunk, exc_info=True)
+                with contextlib.suppress(redis.RedisError):  # else they expire
+                    redis_client.delete(*(drain_requested_key(persona_id) for persona_id in chunk))
 
     def enqueue_relay(self) -> None:
         try:

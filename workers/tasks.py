@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 RETRYABLE = (DBAPIError, redis.RedisError)
 
 
-def engine_task(name: str) -> Callable[[Callable[[str], int]], Task[Any, Any]]:
+def engine_task(name: str) -> Callable[[Callable[..., int]], Task[Any, Any]]:
     """Applying never gives up on an infrastructure error: the operation is durable, backoff capped."""
     return app.task(
         name=name,
@@ -51,11 +51,17 @@ def apply_operation(operation_id: str) -> int:
 
 
 @engine_task("greenlight.operations.drain")
-def drain_persona(persona_id: str) -> int:
-    # Cleared before the drain reads pending operations: anything accepted later sends a new message.
-    clear_drain_request(persona_id)
-    logs.bind(persona_id=persona_id)
-    return Engine(dispatcher=CeleryDispatcher()).drain(persona_id)
+def drain_persona(*persona_ids: str) -> int:
+    """Drain each persona in turn: a group commit asks for every persona it touched in one message
+    (a message's overhead was most of the cost of draining one operation)."""
+    engine = Engine(dispatcher=CeleryDispatcher())
+    applied = 0
+    for persona_id in persona_ids:
+        # Cleared before its drain reads pending operations: anything accepted later sends a message.
+        clear_drain_request(persona_id)
+        logs.bind(persona_id=persona_id)
+        applied += engine.drain(persona_id)
+    return applied
 
 
 @engine_task("greenlight.acks.apply")
