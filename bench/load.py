@@ -3,7 +3,8 @@
 `python -m bench.load` reads one JSON spec on stdin and prints one JSON result on stdout. Every
 mode is bounded in count or time and talks to 127.0.0.1 only. Modes:
 
-- http_burst: `count` requests over `paths`, `concurrency` at a time, as fast as answered.
+- http_burst: `count` requests over `paths`, `concurrency` at a time, as fast as answered (with
+  the lean client of `bench.rawhttp`: the servers are measured, not the client).
 - http_rate: open loop, `rate` requests per second for `seconds` (a request is sent on time
   whether or not earlier ones were answered).
 - http_max: as many requests as answered in `seconds` (the fallback when wrk is missing).
@@ -27,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from bench import rawhttp
 
 Spec = dict[str, Any]
 
@@ -60,19 +63,22 @@ def _json_headers(request: Spec) -> dict[str, str]:
 async def http_burst(spec: Spec) -> dict[str, Any]:
     paths: list[str] = spec["paths"]
     count, concurrency = int(spec["count"]), int(spec["concurrency"])
-    method, body = spec.get("method", "POST"), _body(spec)
+    method, headers = spec.get("method", "POST"), dict(spec.get("headers", {}))
+    prepared = [rawhttp.prepare(method, spec["base"], path, headers, spec.get("body")) for path in paths]
     statuses: Counter[int] = Counter()
     indexes = iter(range(count))
-    async with _client(spec, concurrency) as client:
 
-        async def run() -> None:
+    async def run() -> None:
+        connection = rawhttp.Connection(spec["base"])
+        try:
             for i in indexes:
-                response = await client.request(method, paths[i % len(paths)], content=body)
-                statuses[response.status_code] += 1
+                statuses[await connection.request(prepared[i % len(prepared)])] += 1
+        finally:
+            await connection.close()
 
-        started = time.time()
-        await asyncio.gather(*(run() for _ in range(concurrency)))
-        finished = time.time()
+    started = time.time()
+    await asyncio.gather(*(run() for _ in range(concurrency)))
+    finished = time.time()
     return {"started": started, "finished": finished, "statuses": dict(statuses)}
 
 
