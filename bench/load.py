@@ -6,7 +6,7 @@ mode is bounded in count or time and talks to 127.0.0.1 only. Modes:
 - http_burst: `count` requests over `paths`, `concurrency` at a time, as fast as answered (with
   the lean client of `bench.rawhttp`: the servers are measured, not the client).
 - http_rate: open loop, `rate` requests per second for `seconds` (a request is sent on time
-  whether or not earlier ones were answered).
+  whether or not earlier ones were answered), with the same lean client.
 - http_max: as many requests as answered in `seconds` (the fallback when wrk is missing).
 - http_sequence: `rounds` rounds of `requests`, one at a time, each request's latency kept.
 - celery_burst: `count` no-op tasks sent as fast as possible.
@@ -85,25 +85,37 @@ async def http_burst(spec: Spec) -> dict[str, Any]:
 async def http_rate(spec: Spec) -> dict[str, Any]:
     paths: list[str] = spec["paths"]
     rate, seconds = float(spec["rate"]), float(spec["seconds"])
-    method, body = spec.get("method", "POST"), _body(spec)
+    method, headers = spec.get("method", "POST"), dict(spec.get("headers", {}))
+    prepared = [rawhttp.prepare(method, spec["base"], path, headers, spec.get("body")) for path in paths]
     count = max(1, int(rate * seconds))
     statuses: Counter[int] = Counter()
     loop = asyncio.get_running_loop()
-    async with _client(spec, int(spec.get("connections", 64))) as client:
+    # The lean client, as for bursts: each request on an idle connection, or on a new one.
+    idle: list[rawhttp.Connection] = []
+    opened: list[rawhttp.Connection] = []
 
-        async def one(path: str) -> None:
-            response = await client.request(method, path, content=body)
-            statuses[response.status_code] += 1
+    async def one(data: bytes) -> None:
+        if idle:
+            connection = idle.pop()
+        else:
+            connection = rawhttp.Connection(spec["base"])
+            opened.append(connection)
+        statuses[await connection.request(data)] += 1
+        idle.append(connection)
 
-        tasks: list[asyncio.Task[None]] = []
-        start_loop, started = loop.time(), time.time()
+    tasks: list[asyncio.Task[None]] = []
+    start_loop, started = loop.time(), time.time()
+    try:
         for i in range(count):
             delay = start_loop + i / rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(paths[i % len(paths)])))
+            tasks.append(asyncio.create_task(one(prepared[i % len(prepared)])))
         sent = time.time()
         await asyncio.gather(*tasks)
+    finally:
+        for connection in opened:
+            await connection.close()
     return {"started": started, "sent": sent, "finished": time.time(), "statuses": dict(statuses)}
 
 
