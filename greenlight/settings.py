@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     max_attempts: int = 5
     sweep_interval_seconds: float = 5.0
     sweep_after_seconds: float = 15.0
+    # Operations claimed at once, their head's attempt committed first, after a drain that died.
     drain_batch_size: int = 50
     # Operations of one persona applied per transaction (a refusal replays the group one by one).
     apply_batch_size: int = 20
