@@ -73,20 +73,22 @@ class CeleryDispatcher:
                 self.enqueue_operation(op.id, op.kind)
             elif op.persona_id not in personas:
                 personas.append(op.persona_id)
-        if not personas:
+        self.request_drains(personas)
+
+    def request_drains(self, persona_ids: Sequence[str]) -> None:
+        """Get these personas drained: a message for those whose drain is not already waiting."""
+        if not persona_ids:
             return
         try:
             redis_client = get_redis()
             with redis_client.pipeline(transaction=False) as pipe:
-                for persona_id in personas:
+                for persona_id in persona_ids:
                     pipe.set(drain_requested_key(persona_id), "1", nx=True, ex=DRAIN_REQUESTED_TTL_SECONDS)
                 requested = pipe.execute()
         except redis.RedisError:  # the operations are committed: the sweeper sends them later
-            log.warning("could not request drains of %s; the sweeper will", personas, exc_info=True)
+            log.warning("could not request drains of %s; the sweeper will", list(persona_ids), exc_info=True)
             return
-        wanted = [persona_id for persona_id, first in zip(personas, requested, strict=True) if first]
-        if not wanted:
-            return
+        wanted = [persona_id for persona_id, first in zip(persona_ids, requested, strict=True) if first]
         # A message drains several personas in turn (a message's overhead was most of the cost of
         # draining one operation); a few messages per group still spread it over the workers.
         size = max(1, get_settings().drain_personas_per_message)

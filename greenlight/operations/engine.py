@@ -79,39 +79,51 @@ class Engine:
         return self.drain(row.persona_id)
 
     def drain(self, persona_id: str) -> int:
+        """Apply every pending operation of the persona (and whatever arrives meanwhile)."""
+        return self.drain_some(persona_id)[0]
+
+    def drain_some(self, persona_id: str, max_groups: int | None = None) -> tuple[int, bool]:
+        """Like ``drain``, but stop after `max_groups` full groups, so that personas waiting behind
+        this one in the same message are not held up by a busy one: (applied, whether it stopped
+        before the persona's queue was empty)."""
         logs.bind(persona_id=persona_id)
         applied = 0
         while True:
             lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)
             if not lock.try_acquire():
                 # The holder learns it was contended as it lets go and looks for work then.
-                return applied
-            stopped = contended = False
+                return applied, False
+            stopped = contended = cut_short = False
             try:
-                applied += self._drain_locked(persona_id, lock)
+                done, cut_short = self._drain_locked(persona_id, lock, max_groups)
+                applied += done
             except FencingError as exc:
                 log.warning("drain of persona %s stopped: %s", persona_id, exc)
                 stopped = True
             finally:
                 contended = lock.release()
+            if cut_short:
+                return applied, True
             # Finished and uncontended: every operation accepted since our last read has a message
             # of its own, still to come, that will find the lock free.
             if not (stopped or contended) or not self.has_pending(persona_id):
-                return applied
+                return applied, False
 
     def has_pending(self, persona_id: str) -> bool:
         with unit_of_work() as session:
             return session.scalar(_ANY_PENDING, {"persona_id": persona_id}) is not None
 
-    def _drain_locked(self, persona_id: str, lock: PersonaLock) -> int:
+    def _drain_locked(self, persona_id: str, lock: PersonaLock, max_groups: int | None) -> tuple[int, bool]:
+        """(applied, whether `max_groups` full groups were applied with more perhaps pending)."""
         applied = 0
         if lock.interrupted:
             # The last drain of this persona never let go of its lock: its process may have died on
             # the operation now at the head. Count an attempt on it, committed, before trying again.
             applied, full = self._drain_counting(persona_id, lock)
             if not full:
-                return applied
+                return applied, False
         size = max(1, self.settings.apply_batch_size)
+        groups = 0
         while True:
             lock.keep_alive()
             group = self._claim_and_apply(persona_id, size)
@@ -120,7 +132,10 @@ class Engine:
             if len(group) < size:
                 # Nothing else was pending. Whatever was accepted since is found by the check that
                 # follows the lock's release.
-                return applied
+                return applied, False
+            groups += 1
+            if max_groups is not None and groups >= max_groups:
+                return applied, True
 
     def _claim_and_apply(self, persona_id: str, size: int) -> list[Claimed]:
         """Read, lock and apply the persona's next group in one transaction (the row locks and the
