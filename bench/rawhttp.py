@@ -42,6 +42,19 @@ class Connection:
 
     async def request(self, data: bytes) -> int:
         """Send one prepared request; its status (the body is read and dropped)."""
+        reused = self._reader is not None
+        try:
+            return await self._exchange(data)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            partial = exc.partial if isinstance(exc, asyncio.IncompleteReadError) else b""
+            if not reused or partial:
+                raise
+            # The server closed a connection that sat idle past its keep-alive before it read this
+            # request (nothing came back): send it again on a new one, as any HTTP client does.
+            await self.close()
+            return await self._exchange(data)
+
+    async def _exchange(self, data: bytes) -> int:
         reader, writer = await self._open()
         writer.write(data)
         head = await reader.readuntil(b"\r\n\r\n")
