@@ -93,7 +93,7 @@ def measure(count: int, profile: str | None) -> None:
 
     engine = Engine(dispatcher=dispatcher)
     # Time the engine's own steps by wrapping them on this instance.
-    for name in ("_claim", "_apply_group", "_announce", "has_pending"):
+    for name in ("_claim_and_apply", "_announce", "has_pending"):
         original = getattr(engine, name)
         setattr(engine, name, lambda *a, _o=original, _n=name, **k: drain.run(_n, lambda: _o(*a, **k)))
     original_relay = dispatcher.enqueue_relay
