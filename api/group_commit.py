@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from greenlight.db import get_engine
@@ -42,6 +42,9 @@ class GroupCommit:
         self._dispatcher = dispatcher
         self._max_group = max_group
         self._recorders = recorders
+        # Arrivals, appended by the event loop without a lock (a deque's append is atomic); the
+        # recorders move them, in order, to `_waiting` (theirs, under `_ready`).
+        self._arrived: deque[_Waiting] = deque()
         self._waiting: list[_Waiting] = []
         self._ready = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -53,13 +56,10 @@ class GroupCommit:
         """Record (then enqueue) this submission with whatever else is waiting; its operation."""
         loop = asyncio.get_running_loop()
         waiting = _Waiting(user_id, submission, loop.create_future(), loop)
-        with self._ready:
-            self._waiting.append(waiting)
-            if len(self._threads) < self._recorder_count() or not all(t.is_alive() for t in self._threads):
-                self._start_recorders()
-            if loop not in self._wake_pending:
-                self._wake_pending.add(loop)
-                loop.call_soon(self._wake, loop)
+        self._arrived.append(waiting)  # no lock: the recorders hold theirs while they pick a group
+        if loop not in self._wake_pending:
+            self._wake_pending.add(loop)
+            loop.call_soon(self._wake, loop)
         return await waiting.future
 
     def _recorder_count(self) -> int:
@@ -83,12 +83,17 @@ class GroupCommit:
         rest were still being read)."""
         with self._ready:
             self._wake_pending.discard(loop)
+            if len(self._threads) < self._recorder_count() or not all(t.is_alive() for t in self._threads):
+                self._start_recorders()
             self._ready.notify()
 
     def _take(self) -> list[_Waiting]:
         """The next group, in order of arrival, leaving behind whatever touches a group still being
         recorded: its personas (so each persona's operations are still accepted in order of arrival,
         one group at a time) and its idempotency keys (so two groups never wait on each other's key)."""
+        arrived = self._arrived
+        while arrived:
+            self._waiting.append(arrived.popleft())
         group: list[_Waiting] = []
         rest: list[_Waiting] = []
         for waiting in self._waiting:
@@ -115,7 +120,7 @@ class GroupCommit:
                     for waiting in group:
                         self._busy.subtract(_claims(waiting))
                     self._busy = +self._busy  # drop the zeros
-                    if self._waiting:  # what waited for this group may go now
+                    if self._waiting or self._arrived:  # what waited for this group may go now
                         self._ready.notify()
 
     def _record(self, group: list[_Waiting]) -> None:
