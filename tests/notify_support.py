@@ -66,9 +66,10 @@ def receiver(policy: Policy | None = None, host: str = "127.0.0.1") -> Iterator[
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
-            request = Request(
-                {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length), time.time()
-            )
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: nothing was delivered
+                return
+            request = Request({k.lower(): v for k, v in self.headers.items()}, body, time.time())
             with state.lock:
                 index = len(state.requests)
                 state.requests.append(request)
