@@ -26,8 +26,8 @@ from api.routers.personas import promote_answer, promote_wait
 from api.schemas import PromoteRequest
 from api.waiter import OperationWaiter
 from greenlight import logs
-from greenlight.errors import DomainError, Unauthorized
-from greenlight.keys import Principal, principal_cache
+from greenlight.errors import DomainError
+from greenlight.keys import principal_cache
 
 _PROMOTE_PATH = re.compile(r"^/v1/personas/([^/]+)/versions/promote$")
 _HEADERS = frozenset({b"authorization", b"prefer", b"idempotency-key", b"if-match", b"content-type"})
@@ -50,13 +50,6 @@ def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, str] | None:
 
 def _is_json(content_type: str | None) -> bool:
     return content_type is None or content_type.split(";", 1)[0].strip().lower() == "application/json"
-
-
-def _principal(authorization: str | None) -> Principal | None:
-    try:
-        return principal_cache().cached(authorization)
-    except Unauthorized:
-        return None
 
 
 def _body(raw: bytes | None) -> PromoteRequest | None:
@@ -123,7 +116,7 @@ class FastAcceptMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        principal = _principal(headers.get(b"authorization"))
+        principal = principal_cache().known(headers.get(b"authorization"))
         if principal is None:
             await self.app(scope, receive, send)
             return

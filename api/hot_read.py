@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from greenlight import logs
-from greenlight.errors import Unauthorized
 from greenlight.keys import principal_cache
 from greenlight.personas.production import ProductionCopy, cached_production
 
@@ -47,10 +46,7 @@ def _hot_answer(scope: Scope, persona_id: str) -> Response | None:
             if_none_match = value.decode("latin-1")
     if authorization is None:
         return None
-    try:
-        principal = principal_cache().cached(authorization)
-    except Unauthorized:
-        return None
+    principal = principal_cache().known(authorization)
     if principal is None:
         return None
     copy = cached_production(principal.user_id, persona_id)

@@ -42,10 +42,7 @@ def _check_local(base: str) -> None:
 def _client(spec: Spec, connections: int) -> httpx.AsyncClient:
     _check_local(spec["base"])
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    headers = dict(spec.get("headers", {}))
-    if spec.get("body") is not None:  # FastAPI refuses a JSON body sent without its content type
-        headers.setdefault("Content-Type", "application/json")
-    return httpx.AsyncClient(base_url=spec["base"], headers=headers, limits=limits, timeout=60.0)
+    return httpx.AsyncClient(base_url=spec["base"], headers=_json_headers(spec), limits=limits, timeout=60.0)
 
 
 def _body(spec: Spec) -> bytes | None:
@@ -54,6 +51,7 @@ def _body(spec: Spec) -> bytes | None:
 
 
 def _json_headers(request: Spec) -> dict[str, str]:
+    """The request's headers; a JSON body's content type with them (FastAPI refuses it without)."""
     headers = dict(request.get("headers") or {})
     if request.get("body") is not None:
         headers.setdefault("Content-Type", "application/json")

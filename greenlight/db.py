@@ -49,6 +49,9 @@ def _keep_long_statements_parsed() -> None:
     big enough for all of them."""
     from psycopg import _queries
 
+    names = ("MAX_CACHED_STATEMENT_LENGTH", "MAX_CACHED_STATEMENT_PARAMS", "_query2pg_nocache")
+    if not all(hasattr(_queries, name) for name in names):  # another psycopg: leave it as it is
+        return
     if _queries.MAX_CACHED_STATEMENT_PARAMS >= 10_000:
         return
     _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 512 * 1024)

@@ -160,6 +160,14 @@ class PrincipalCache:
             return None
         return principal if current == epoch else None
 
+    def known(self, header: str | None) -> Principal | None:
+        """Like ``cached``, but None for a missing key too: for the answers given ahead of routing,
+        which leave every other case to the route."""
+        try:
+            return self.cached(header)
+        except Unauthorized:
+            return None
+
     def authenticate(self, session: Session, header: str | None) -> Principal:
         """Check the key in the database and remember the answer (only a valid key is remembered)."""
         try:

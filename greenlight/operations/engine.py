@@ -130,8 +130,8 @@ class Engine:
             self._settled(group)
             applied += len(group)
             if len(group) < size:
-                # Nothing else was pending. Whatever was accepted since is found by the check that
-                # follows the lock's release.
+                # Nothing else was pending. Whatever was accepted since has a message of its own,
+                # or its message found the lock busy and the check after the release finds it.
                 return applied, False
             groups += 1
             if max_groups is not None and groups >= max_groups:
