@@ -99,7 +99,7 @@ def measure(count: int, profile: str | None) -> None:
     original_relay = dispatcher.enqueue_relay
     dispatcher.enqueue_relay = lambda: drain.run("relay nudge", original_relay)  # type: ignore[method-assign]
     acquire, release = PersonaLock.try_acquire, PersonaLock.release
-    PersonaLock.try_acquire = lambda self: drain.run("lock acquire", acquire, self)  # type: ignore[method-assign]
+    PersonaLock.try_acquire = lambda self, *a: drain.run("lock acquire", acquire, self, *a)  # type: ignore[method-assign]
     PersonaLock.release = lambda self: drain.run("lock release", release, self)  # type: ignore[method-assign]
 
     warm = [accept_one(i) for i in range(100)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 
 import redis
 
@@ -30,9 +31,10 @@ log = logging.getLogger(__name__)
 # Kept long after any lock expires: whoever takes the persona next must find it.
 MARK_TTL_MS = 24 * 3600 * 1000
 
-# KEYS: lock, mark, contended. ARGV: token, lock ttl ms, mark ttl ms. 0: busy (contended is set);
-# 1: taken; 2: taken, the last holder never let go.
+# KEYS: lock, mark, contended, then keys to delete first. ARGV: token, lock ttl ms, mark ttl ms.
+# 0: busy (contended is set); 1: taken; 2: taken, the last holder never let go.
 _ACQUIRE = """
+for i = 4, #KEYS do redis.call('DEL', KEYS[i]) end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
   return 0
@@ -76,9 +78,12 @@ class PersonaLock:
         # Set by try_acquire: the previous holder never let go (see the module's docstring).
         self.interrupted = False
 
-    def try_acquire(self) -> bool:
-        """Never waits: a busy lock means another worker is draining this persona."""
-        taken = int(self._acquire(keys=self._keys, args=[self._token, self._ttl_ms, MARK_TTL_MS]))
+    def try_acquire(self, clearing: Sequence[str] = ()) -> bool:
+        """Never waits: a busy lock means another worker is draining this persona. `clearing`: keys
+        deleted first, in the same round trip, whether or not the lock is taken (a drain's "already
+        requested" flag must go before it reads what is pending)."""
+        keys = [*self._keys, *clearing] if clearing else self._keys
+        taken = int(self._acquire(keys=keys, args=[self._token, self._ttl_ms, MARK_TTL_MS]))
         if taken:
             self._renewed_at = time.monotonic()
             self.interrupted = taken == 2

@@ -42,11 +42,6 @@ def drain_requested_key(persona_id: str) -> str:
     return key("operations", "drain-requested", persona_id)
 
 
-def clear_drain_request(persona_id: str) -> None:
-    """Called by a drain before it reads pending operations: later ones get a message of their own."""
-    get_redis().delete(drain_requested_key(persona_id))
-
-
 def clear_relay_request() -> None:
     """Called by the relay as it starts: a commit after this point queues a fresh relay."""
     try:

@@ -20,7 +20,7 @@ from greenlight.operations.sweeper import stalled_heads
 from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers.app import app
-from workers.dispatch import CeleryDispatcher, clear_drain_request, clear_relay_request
+from workers.dispatch import CeleryDispatcher, clear_relay_request, drain_requested_key
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,12 @@ def drain_persona(*persona_ids: str) -> int:
     engine = Engine(dispatcher=dispatcher)
     applied, unfinished = 0, []
     for index, persona_id in enumerate(persona_ids):
-        # Cleared before its drain reads pending operations: anything accepted later sends a message.
-        clear_drain_request(persona_id)
         others_wait = index < len(persona_ids) - 1
-        done, cut_short = engine.drain_some(persona_id, SHARE_GROUPS if others_wait else None)
+        # The request flag goes before the drain reads pending operations (with the lock, in one
+        # round trip): anything accepted later sends a message.
+        done, cut_short = engine.drain_some(
+            persona_id, SHARE_GROUPS if others_wait else None, clearing=[drain_requested_key(persona_id)]
+        )
         applied += done
         if cut_short:
             unfinished.append(persona_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Integer, bindparam, case, func, select, update
+from sqlalchemy import Integer, bindparam, case, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,18 +48,37 @@ _NEXT_PENDING = (
     .limit(bindparam("size", type_=Integer))
     .with_for_update()
 )
+# The same, with the persona's row locked by the same statement (one round trip fewer per group).
+_NEXT_PENDING_WITH_PERSONA = (
+    select(Operation, Persona)
+    .join(Persona, Persona.id == Operation.persona_id)
+    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
+    .order_by(Operation.seq)
+    .limit(bindparam("size", type_=Integer))
+    .with_for_update()
+)
 
 
 def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[list[Claimed], int]:
     """The persona's next `size` pending operations in sequence order, locked (with the persona's
     row) for this transaction, and the persona's revision: the token this transaction compares and
     bumps, so a transaction that read a stale view cannot commit."""
-    operations = session.scalars(_NEXT_PENDING, {"persona_id": persona_id, "size": size}).all()
-    if not operations:
-        return [], 0
+    params = {"persona_id": persona_id, "size": size}
+    rows = session.execute(_NEXT_PENDING_WITH_PERSONA, params).all()
+    persona: Persona | None
+    if rows:
+        operations = [op for op, _ in rows]
+        persona = rows[0][1]
+        session.info.setdefault("locked", set()).add(persona_id)
+    else:  # nothing pending, or operations of a persona that has no row
+        operations = list(session.scalars(_NEXT_PENDING, params).all())
+        if not operations:
+            return [], 0
+        persona = None
     session.info["claimed_at"] = utcnow()
     session.info.setdefault("locked", set()).update(op.id for op in operations)
-    persona = _get_locked(session, Persona, persona_id)
+    if persona is None:
+        persona = _get_locked(session, Persona, persona_id)
     claimed = [Claimed(op.id, op.attempts, op.kind) for op in operations]
     return claimed, int(persona.revision) if persona is not None else 0
 
@@ -106,16 +125,30 @@ def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[
     return op, persona
 
 
+_PERSONAS = table_of(Persona)
+
+
+def _pending_changes(persona: Persona) -> dict[str, Any]:
+    """The persona's changed columns, taken out of the unit of work (marked as written): the
+    compare-and-bump writes them, so the row is updated once."""
+    state = inspect(persona)
+    changes = {name: state.dict[name] for name in state.committed_state if name in _PERSONAS.c}
+    for name, value in changes.items():
+        set_committed_value(persona, name, value)
+    return changes
+
+
 def _bump_revision(session: Session, persona: Persona, expected_revision: int, by: int = 1) -> int:
-    """Compare-and-bump (once per applied operation): the write that a stale worker cannot make."""
+    """Compare-and-bump (once per applied operation): the write that a stale worker cannot make.
+    The persona's own changes ride in the same statement, after everything else is flushed."""
+    changes = _pending_changes(persona)
     session.flush()
-    result = session.execute(
-        update(Persona)
-        .where(Persona.id == persona.id, Persona.revision == expected_revision)
-        .values(revision=expected_revision + by)
-        .execution_options(synchronize_session=False)
+    result = session.connection().execute(
+        update(_PERSONAS)
+        .where(_PERSONAS.c.id == persona.id, _PERSONAS.c.revision == expected_revision)
+        .values(revision=expected_revision + by, **changes)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise FencingError(f"persona {persona.id} moved past revision {expected_revision}")
     # The next operation of a group, in this same transaction, checks against the new value.
     set_committed_value(persona, "revision", expected_revision + by)

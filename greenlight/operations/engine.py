@@ -9,7 +9,7 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -82,15 +82,20 @@ class Engine:
         """Apply every pending operation of the persona (and whatever arrives meanwhile)."""
         return self.drain_some(persona_id)[0]
 
-    def drain_some(self, persona_id: str, max_groups: int | None = None) -> tuple[int, bool]:
+    def drain_some(
+        self, persona_id: str, max_groups: int | None = None, clearing: Sequence[str] = ()
+    ) -> tuple[int, bool]:
         """Like ``drain``, but stop after `max_groups` full groups, so that personas waiting behind
         this one in the same message are not held up by a busy one: (applied, whether it stopped
-        before the persona's queue was empty)."""
+        before the persona's queue was empty). `clearing`: Redis keys deleted as the lock is first
+        tried, before anything pending is read (the dispatcher's "drain requested" flag)."""
         logs.bind(persona_id=persona_id)
         applied = 0
         while True:
             lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)
-            if not lock.try_acquire():
+            taken = lock.try_acquire(clearing)
+            clearing = ()
+            if not taken:
                 # The holder learns it was contended as it lets go and looks for work then.
                 return applied, False
             stopped = contended = cut_short = False

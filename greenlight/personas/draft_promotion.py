@@ -50,8 +50,9 @@ def promote_drafts(
     session: Session, persona: Persona, requests: Sequence[PromotionRequest]
 ) -> list[dict[str, Any]]:
     """Promote the current draft once per request, in order; for each, the persona object as it
-    stood right after that promotion. The persona row is locked by the caller. A refusal raises a
-    DomainError before anything is written."""
+    stood right after that promotion. The persona row is locked by the caller, and its changes are
+    left on the object for the caller's unit of work to write (the engine writes them with its
+    revision bump, one statement). A refusal raises a DomainError before anything is written."""
     _load_versions(session, [persona.current_draft_version_id, persona.current_production_version_id])
     draft = (
         session.get(PersonaVersion, persona.current_draft_version_id)
@@ -104,15 +105,16 @@ def promote_drafts(
             event_seq += 1
             data = archived_event(previous, request.operation_id)
             events.append(event_row(persona, event_seq, "version.archived", data, request.operation_id))
-        # Committed values: the row is written once below, and the ORM object must not flush it again.
-        set_committed_value(persona, "current_production_version_id", version.id)
-        set_committed_value(persona, "updated_at", now)
+        # Changed on the object: the caller's revision bump writes the row (see `promote_drafts`).
+        persona.current_production_version_id = version.id
+        persona.updated_at = now
         answers.append(persona_view(persona, version, draft))
         published.append(version)
         previous = version
-    _write(session, persona, production, archived_at, published, promotions, events, draft.id)
-    set_committed_value(persona, "last_version_number", number)
-    set_committed_value(persona, "last_event_seq", event_seq)
+    with session.no_autoflush:  # its one read (the draft's connections) needs none of the changes
+        _write(session, production, archived_at, published, promotions, events, draft.id)
+    persona.last_version_number = number
+    persona.last_event_seq = event_seq
     return answers
 
 
@@ -125,7 +127,6 @@ def _load_versions(session: Session, ids: list[str | None]) -> None:
 
 def _write(
     session: Session,
-    persona: Persona,
     production: PersonaVersion | None,
     archived_at: datetime | None,
     published: list[PersonaVersion],
@@ -157,17 +158,6 @@ def _write(
     connection.execute(insert(promotions_table).returning(promotions_table.c.id), promotions).all()
     outbox = table_of(OutboxEvent)
     connection.execute(insert(outbox).returning(outbox.c.id), events).all()
-    personas = table_of(Persona)
-    connection.execute(
-        update(personas)
-        .where(personas.c.id == persona.id)
-        .values(
-            current_production_version_id=persona.current_production_version_id,
-            updated_at=persona.updated_at,
-            last_version_number=published[-1].version_number,
-            last_event_seq=events[-1]["persona_seq"],
-        )
-    )
     # The new production version joins the session as the row now stands, so whoever reads it next
     # in this transaction (the production cache's refill, a later operation) needs no query.
     current = published[-1]
