@@ -16,8 +16,10 @@ class Profile:
     e2e_count: int
     noop_count: int
     burst_concurrency: int
-    # Open-loop load at half the sustained rate, for latency.
+    # Open-loop load at half the sustained rate, for latency; the probe that finds that rate.
     latency_seconds: float
+    probe_seconds: float
+    probe_steps: int
     # Scale: versions of the big persona, promotion rows of the long history.
     big_versions: int
     small_versions: int
@@ -39,6 +41,8 @@ FULL = Profile(
     noop_count=5000,
     burst_concurrency=16,
     latency_seconds=8.0,
+    probe_seconds=3.0,
+    probe_steps=5,
     big_versions=100_000,
     small_versions=10,
     promote_rounds=30,
@@ -56,6 +60,8 @@ QUICK = Profile(
     noop_count=400,
     burst_concurrency=16,
     latency_seconds=1.5,
+    probe_seconds=1.0,
+    probe_steps=3,
     big_versions=10_000,
     small_versions=10,
     promote_rounds=6,

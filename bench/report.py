@@ -28,6 +28,8 @@ RATIOS: list[tuple[str, str, str, str, Target | None]] = [
      Target("<=", 3.0)),
     ("latency_p99_vs_celery_roundtrip", "accept->applied p99 / no-op send->run p99", "lat_p99", "noop_p99",
      None),
+    ("latency_p50_at_half_burst_vs_celery_roundtrip", "the same p50s at half the burst rate (past the knee)",
+     "lat_p50_burst", "noop_p50_burst", None),
     ("read_vs_plain_get", "GET production req/s / trivial GET req/s", "read", "plain_get", Target(">=", 0.7)),
     ("promote_100k_vs_10_versions", "time per promotion, big / 10 versions", "promote_big", "promote_small",
      Target("<=", 1.2)),
