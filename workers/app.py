@@ -12,6 +12,7 @@ from kombu import Queue
 from greenlight import logs
 from greenlight.db import dispose_engine, retry_instead_of_pre_ping
 from greenlight.settings import get_settings
+from workers.broker import TRANSPORT
 
 OPERATIONS_QUEUE = "greenlight.operations"
 ACKS_QUEUE = "greenlight.acks"
@@ -26,6 +27,8 @@ def make_celery(broker_url: str | None = None) -> Celery:
     broker = broker_url or settings.redis_url or "redis://127.0.0.1:6379/0"
     app = Celery("greenlight", broker=broker, include=["workers.tasks"])
     app.conf.update(
+        # Kombu's Redis transport with one command client per channel (see workers/broker.py).
+        broker_transport=TRANSPORT if broker.startswith(("redis://", "rediss://")) else None,
         # A message is acknowledged only after its task ran; a killed child puts it back.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
