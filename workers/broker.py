@@ -15,14 +15,15 @@ from kombu.transport import redis as kombu_redis
 
 
 class Channel(kombu_redis.Channel):
+    # (kombu's type stubs leave out the private methods overridden here)
     _command_client: Any = None
 
     def _create_client(self, asynchronous: bool = False) -> Any:
         if asynchronous:  # the consumer's client: kombu already keeps one per channel
-            return super()._create_client(asynchronous=True)
+            return super()._create_client(asynchronous=True)  # type: ignore[misc]
         client = self._command_client
         if client is None or client.connection_pool is not self.pool:  # a new pool after a reset
-            client = self._command_client = super()._create_client()
+            client = self._command_client = super()._create_client()  # type: ignore[misc]
         return client
 
 
