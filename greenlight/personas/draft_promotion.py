@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from greenlight.bulk import insert_together
 from greenlight.clock import new_id
 from greenlight.drafts.connections import read_slots, remember_slots, write_links
 from greenlight.errors import NoDraftVersion
@@ -43,6 +44,8 @@ from greenlight.personas.serialize import persona_view
 from greenlight.personas.service import content_of
 
 _VERSIONS = table_of(PersonaVersion)
+_PROMOTIONS = table_of(Promotion)
+_OUTBOX = table_of(OutboxEvent)
 _VERSION_COLUMNS = tuple(column.key for column in _VERSIONS.columns)
 
 
@@ -135,6 +138,8 @@ def _write(
     draft_id: str,
 ) -> None:
     connection = session.connection()
+    # A new version carries the draft's connections: they are its content.
+    slots = read_slots(session, draft_id)
     if production is not None and archived_at is not None:
         # First, on its own: the partial unique index allows one published version at any instant.
         connection.execute(
@@ -145,19 +150,12 @@ def _write(
         set_committed_value(production, "status", VersionStatus.ARCHIVED.value)
         set_committed_value(production, "updated_at", archived_at)
     rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
-    # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
-    connection.execute(insert(_VERSIONS).returning(_VERSIONS.c.id), rows).all()
-    # A new version carries the draft's connections: they are its content.
-    slots = read_slots(session, draft_id)
+    insert_together(connection, [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)])
     if any(slots.values()):
         write_links(session, [version.id for version in published], slots)
     else:
         for version in published:
             remember_slots(session, version.id, slots)
-    promotions_table = table_of(Promotion)
-    connection.execute(insert(promotions_table).returning(promotions_table.c.id), promotions).all()
-    outbox = table_of(OutboxEvent)
-    connection.execute(insert(outbox).returning(outbox.c.id), events).all()
     # The new production version joins the session as the row now stands, so whoever reads it next
     # in this transaction (the production cache's refill, a later operation) needs no query.
     current = published[-1]

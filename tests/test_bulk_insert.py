@@ -1,0 +1,59 @@
+"""On PostgreSQL a single promotion's rows go in one statement (``greenlight.bulk``): it must write
+exactly what one INSERT per table writes, column by column, SQL NULL and JSON null told apart."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from greenlight import bulk
+from greenlight.db import unit_of_work
+from greenlight.dispatch import NullDispatcher
+from greenlight.models import OutboxEvent, PersonaVersion, Promotion
+from greenlight.models.base import table_of
+from greenlight.operations import kinds
+from greenlight.operations.engine import Engine
+from greenlight.operations.submit import Submission, submit
+from tests.reliability.helpers import make_persona, make_user
+
+_TABLES = [table_of(PersonaVersion), table_of(Promotion), table_of(OutboxEvent)]
+_IDS_AND_TIMES = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|\d{4}-\d\d-\d\d[T ][\d:.+]+Z?")
+
+
+def _written(persona: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every column but ids and times (also inside JSON), as the database renders it in text."""
+    found = {}
+    with unit_of_work() as session:
+        for table in _TABLES:
+            skipped = ("_id", "_at", "global_seq")
+            columns = [c for c in table.columns if not (c.name == "id" or c.name.endswith(skipped))]
+            query = sa.select(*(sa.cast(c, sa.Text) for c in columns)).where(table.c.persona_id == persona)
+            found[table.name] = sorted(
+                tuple(None if value is None else _IDS_AND_TIMES.sub("<>", value) for value in row)
+                for row in session.execute(query)
+            )
+    return found
+
+
+def _promoted(user: str, notes: str | None) -> str:
+    persona = make_persona(user)
+    payload = {} if notes is None else {"notes": notes}
+    submit(user, Submission(kinds.PERSONA_PROMOTE, payload, persona), NullDispatcher())
+    assert Engine().drain(persona) == 1
+    return persona
+
+
+@pytest.mark.parametrize("notes", [None, "with notes"])
+def test_one_statement_writes_what_a_statement_per_table_writes(
+    services: dict[str, str], monkeypatch: pytest.MonkeyPatch, notes: str | None
+) -> None:
+    user = make_user()
+    together = _promoted(user, notes)
+    monkeypatch.setattr(bulk, "MAX_ROWS_TOGETHER", 0)  # every table on its own
+    apart = _promoted(user, notes)
+    written = _written(together)
+    assert written == _written(apart)
+    assert all(written.values())  # each table got rows
