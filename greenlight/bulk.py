@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, insert
+from sqlalchemy import Connection, Table, bindparam, insert
+
+from greenlight.precompiled import Precompiled
 
 Rows = list[dict[str, Any]]
 _Shape = tuple[tuple[str, int, tuple[str, ...]], ...]
@@ -23,20 +25,15 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[Table, Rows]
     inserts = [(table, rows) for table, rows in inserts if rows]
     if not inserts:
         return
-    dialect = connection.dialect
-    if dialect.name == "postgresql" and all(len(rows) <= MAX_ROWS_TOGETHER for _, rows in inserts):
+    if connection.dialect.name == "postgresql" and all(len(rows) <= MAX_ROWS_TOGETHER for _, rows in inserts):
         shape = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in inserts)
-        sql, processors = _together(shape, dialect)
-        params: dict[str, Any] = {}
-        for n, (_, rows) in enumerate(inserts):
-            for i, row in enumerate(rows):
-                for column, value in row.items():
-                    name = f"t{n}_{i}_{column}"
-                    process = processors[name]
-                    params[name] = value if process is None else process(value)
-        # Compiled once (SQLAlchemy does not cache a statement with data-modifying WITH): the values
-        # go through their columns' bind processors here, as SQLAlchemy's execute would do.
-        connection.exec_driver_sql(sql, params)
+        params = {
+            f"t{n}_{i}_{column}": value
+            for n, (_, rows) in enumerate(inserts)
+            for i, row in enumerate(rows)
+            for column, value in row.items()
+        }
+        _together(shape).execute(connection, params)
         return
     for table, rows in inserts:
         # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
@@ -44,24 +41,18 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[Table, Rows]
 
 
 @lru_cache(maxsize=128)
-def _together(shape: _Shape, dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any] | None]]:
+def _together(shape: _Shape) -> Precompiled:
     from greenlight.models.base import Base
 
     statements = []
-    processors: dict[str, Callable[[Any], Any] | None] = {}
     for n, (name, count, columns) in enumerate(shape):
         table = Base.metadata.tables[name]
-        values = []
-        for i in range(count):
-            row = {}
-            for column in columns:
-                key = f"t{n}_{i}_{column}"
-                column_type = table.c[column].type
-                row[column] = bindparam(key, type_=column_type)
-                processors[key] = column_type.dialect_impl(dialect).bind_processor(dialect)
-            values.append(row)
-        statements.append(insert(table).values(values))
+        rows = [
+            {column: bindparam(f"t{n}_{i}_{column}", type_=table.c[column].type) for column in columns}
+            for i in range(count)
+        ]
+        statements.append(insert(table).values(rows))
     *before, statement = statements
     for n, earlier in enumerate(before):
         statement = statement.add_cte(earlier.cte(f"inserted_{n}"))
-    return str(statement.compile(dialect=dialect)), processors
+    return Precompiled(statement)
