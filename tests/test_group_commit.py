@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from api.group_commit import GroupCommit
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Accepted
@@ -127,3 +129,35 @@ def test_two_groups_in_flight_keep_each_personas_arrival_order(services: dict[st
         assert notes == sorted(notes)
     assert len({op.id for op in ops[60:]}) == 1
     assert sorted(dispatcher.enqueued) == sorted({op.id for op in ops})
+
+
+def _stored(operation_id: str) -> tuple[object, ...]:
+    """The operation's row as the database renders it, but for its id, sequence number and times."""
+    table = Operation.__table__
+    columns = [c for c in table.columns if c.name not in {"id", "seq"} and not c.name.endswith("_at")]
+    with unit_of_work() as session:
+        row = session.execute(
+            sa.select(*(sa.cast(c, sa.Text) for c in columns)).where(table.c.id == operation_id)
+        ).one()
+    return tuple(row)
+
+
+def test_an_operation_recorded_alone_is_numbered_and_written_as_in_a_group(services: dict[str, str]) -> None:
+    """A group of one takes its own path on PostgreSQL (counter and row in one statement)."""
+    user = make_user()
+    persona = make_persona(user)
+    promote = Submission(kinds.PERSONA_PROMOTE, {"notes": "same"}, persona)
+    with unit_of_work() as session:
+        (alone,) = [_op(r) for r in record_many(session, [(user, promote)])]
+    with unit_of_work() as session:
+        grouped = [_op(r) for r in record_many(session, [(user, promote), (user, promote)])]
+    with unit_of_work() as session:
+        (after,) = [_op(r) for r in record_many(session, [(user, promote)])]
+    # The persona's own numbers, one after another whichever path took them (1 created it).
+    assert [alone.seq, *(op.seq for op in grouped), after.seq] == [2, 3, 4, 5]
+    with unit_of_work() as session:
+        stored = session.scalars(
+            sa.select(Operation.seq).where(Operation.persona_id == persona).order_by(Operation.seq)
+        ).all()
+    assert stored == [1, 2, 3, 4, 5]
+    assert _stored(alone.id) == _stored(grouped[0].id) == _stored(after.id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from greenlight.drafts import catalogue
 from greenlight.drafts.resources import FLAGS, LIST_SLOTS, SINGLE_SLOTS, SLOTS, ResolvedChanges
@@ -32,6 +33,31 @@ def read_slots(session: Session, version_id: str) -> SlotState:
             state.setdefault(slot, []).append((resource_id, bool(active)))
         known[version_id] = state
     return {slot: list(items) for slot, items in known[version_id].items()}  # the caller's to change
+
+
+def load_versions(session: Session, version_ids: list[str], slots_of: str) -> None:
+    """Bring the versions this session does not hold yet into it, and read the connections of
+    `slots_of` (one of them) for ``read_slots``, in one query."""
+    known: dict[str, SlotState] = session.info.setdefault("slots", {})
+    missing = [i for i in version_ids if session.identity_map.get(identity_key(PersonaVersion, i)) is None]
+    if slots_of not in known and slots_of not in missing:
+        missing.append(slots_of)
+    if not missing:
+        return
+    rows = session.execute(
+        select(PersonaVersion, VersionResource.slot, VersionResource.resource_id, VersionResource.active)
+        .outerjoin(
+            VersionResource,
+            and_(VersionResource.version_id == PersonaVersion.id, PersonaVersion.id == slots_of),
+        )
+        .where(PersonaVersion.id.in_(missing))
+        .order_by(VersionResource.slot, VersionResource.position)
+    )
+    state: SlotState = {slot: [] for slot in SLOTS}
+    for _, slot, resource_id, active in rows:
+        if slot is not None:
+            state.setdefault(slot, []).append((resource_id, bool(active)))
+    known.setdefault(slots_of, state)
 
 
 def remember_slots(session: Session, version_id: str, state: SlotState) -> None:

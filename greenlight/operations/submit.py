@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from greenlight.idempotency import fingerprint, validate_key
 from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.models.base import table_of
 from greenlight.operations.apply import apply_in_transaction
+from greenlight.precompiled import Precompiled
 
 
 @dataclass(frozen=True)
@@ -180,21 +181,63 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         if key is not None:
             earlier[(user_id, key)] = op
     if created:
-        counts = Counter(op.persona_id for _, op in created)
-        last = _advance_counters(session, dict(counts))
-        next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
-        for _, op in created:
-            next_seq[op.persona_id] += 1
-            op.seq = next_seq[op.persona_id]
-        # One multi-row INSERT (RETURNING makes SQLAlchemy send the rows as one statement instead
-        # of one statement per row).
-        table = table_of(Operation)
-        rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for _, op in created]
-        session.connection().execute(insert(table).returning(table.c.id), rows).all()
+        _write_operations(session, [op for _, op in created])
     return [result for result in results if result is not None]
 
 
-_OPERATION_COLUMNS = tuple(column.key for column in table_of(Operation).columns)
+_OPERATIONS = table_of(Operation)
+_OPERATION_COLUMNS = tuple(column.key for column in _OPERATIONS.columns)
+
+
+def _write_operations(session: Session, operations: list[Operation]) -> None:
+    """Number the operations (each persona's next sequence numbers, in list order) and write them."""
+    connection = session.connection()
+    if len(operations) == 1 and connection.dialect.name == "postgresql":
+        # The usual group at a steady load: counter and operation in one statement.
+        (op,) = operations
+        params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
+        op.seq = int(_RECORD_ONE.execute(connection, params).scalar_one())
+        return
+    counts = Counter(op.persona_id for op in operations)
+    last = _advance_counters(session, dict(counts))
+    next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
+    for op in operations:
+        next_seq[op.persona_id] += 1
+        op.seq = next_seq[op.persona_id]
+    # One multi-row INSERT (RETURNING makes SQLAlchemy send the rows as one statement instead
+    # of one statement per row).
+    rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for op in operations]
+    connection.execute(insert(_OPERATIONS).returning(_OPERATIONS.c.id), rows).all()
+
+
+def _record_one() -> Precompiled:
+    """WITH advanced AS (upsert the persona's counter by one RETURNING it) INSERT the operation
+    with that number: PostgreSQL only (a data-modifying WITH); the counter's row lock serialises
+    acceptance per persona exactly as `_advance_counters` does."""
+    counters = table_of(OperationCounter)
+    one: ColumnElement[int] = literal_column("1", Integer)
+    advanced = (
+        pg_insert(counters)
+        .values(persona_id=bindparam("op_persona_id", type_=counters.c.persona_id.type), last_seq=one)
+        .on_conflict_do_update(
+            index_elements=[counters.c.persona_id], set_={"last_seq": counters.c.last_seq + one}
+        )
+        .returning(counters.c.last_seq)
+        .cte("advanced")
+    )
+    values = [
+        advanced.c.last_seq if column.key == "seq" else bindparam(f"op_{column.key}", type_=column.type)
+        for column in _OPERATIONS.columns
+    ]
+    statement = (
+        insert(_OPERATIONS)
+        .from_select(list(_OPERATION_COLUMNS), select(*values).select_from(advanced))
+        .returning(_OPERATIONS.c.seq)
+    )
+    return Precompiled(statement)
+
+
+_RECORD_ONE = _record_one()
 
 
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:

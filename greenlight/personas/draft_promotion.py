@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from greenlight.bulk import insert_together
 from greenlight.clock import new_id
-from greenlight.drafts.connections import read_slots, remember_slots, write_links
+from greenlight.drafts.connections import load_versions, read_slots, remember_slots, write_links
 from greenlight.errors import NoDraftVersion
 from greenlight.models import (
     OutboxEvent,
@@ -56,7 +55,11 @@ def promote_drafts(
     stood right after that promotion. The persona row is locked by the caller, and its changes are
     left on the object for the caller's unit of work to write (the engine writes them with its
     revision bump, one statement). A refusal raises a DomainError before anything is written."""
-    _load_versions(session, [persona.current_draft_version_id, persona.current_production_version_id])
+    if persona.current_draft_version_id:  # with the draft's connections, which the new versions copy
+        production_id = persona.current_production_version_id
+        load_versions(
+            session, [production_id] if production_id else [], slots_of=persona.current_draft_version_id
+        )
     draft = (
         session.get(PersonaVersion, persona.current_draft_version_id)
         if persona.current_draft_version_id
@@ -119,13 +122,6 @@ def promote_drafts(
     persona.last_version_number = number
     persona.last_event_seq = event_seq
     return answers
-
-
-def _load_versions(session: Session, ids: list[str | None]) -> None:
-    """Bring the versions this session does not hold yet into it, in one query."""
-    missing = [i for i in ids if i and session.identity_map.get(identity_key(PersonaVersion, i)) is None]
-    if missing:
-        session.scalars(select(PersonaVersion).where(PersonaVersion.id.in_(missing))).all()
 
 
 def _write(
