@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert
 
+from greenlight.models.base import Base
 from greenlight.precompiled import Precompiled
 
 Rows = list[dict[str, Any]]
@@ -42,8 +43,6 @@ def insert_together(connection: Connection, inserts: Sequence[tuple[Table, Rows]
 
 @lru_cache(maxsize=128)
 def _together(shape: _Shape) -> Precompiled:
-    from greenlight.models.base import Base
-
     statements = []
     for n, (name, count, columns) in enumerate(shape):
         table = Base.metadata.tables[name]

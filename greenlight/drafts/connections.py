@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select
@@ -23,16 +24,21 @@ def read_slots(session: Session, version_id: str) -> SlotState:
     which keeps the transaction's copy current)."""
     known: dict[str, SlotState] = session.info.setdefault("slots", {})
     if version_id not in known:
-        state: SlotState = {slot: [] for slot in SLOTS}
         rows = session.execute(
             select(VersionResource.slot, VersionResource.resource_id, VersionResource.active)
             .where(VersionResource.version_id == version_id)
             .order_by(VersionResource.slot, VersionResource.position)
         )
-        for slot, resource_id, active in rows:
-            state.setdefault(slot, []).append((resource_id, bool(active)))
-        known[version_id] = state
+        known[version_id] = _slot_state(rows)
     return {slot: list(items) for slot, items in known[version_id].items()}  # the caller's to change
+
+
+def _slot_state(rows: Iterable[Any]) -> SlotState:
+    """(slot, resource_id, active) rows, in slot and position order, as a version's connections."""
+    state: SlotState = {slot: [] for slot in SLOTS}
+    for slot, resource_id, active in rows:
+        state.setdefault(slot, []).append((resource_id, bool(active)))
+    return state
 
 
 def load_versions(session: Session, version_ids: list[str], slots_of: str) -> None:
@@ -53,11 +59,7 @@ def load_versions(session: Session, version_ids: list[str], slots_of: str) -> No
         .where(PersonaVersion.id.in_(missing))
         .order_by(VersionResource.slot, VersionResource.position)
     )
-    state: SlotState = {slot: [] for slot in SLOTS}
-    for _, slot, resource_id, active in rows:
-        if slot is not None:
-            state.setdefault(slot, []).append((resource_id, bool(active)))
-    known.setdefault(slots_of, state)
+    known.setdefault(slots_of, _slot_state(row[1:] for row in rows if row[1] is not None))
 
 
 def remember_slots(session: Session, version_id: str, state: SlotState) -> None:

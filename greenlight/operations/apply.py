@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, bindparam, case, func, inspect, select, update
+from sqlalchemy import Integer, Select, bindparam, case, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,6 +20,7 @@ from greenlight.operations.kinds import handler_for
 from greenlight.outbox import emit
 
 T = TypeVar("T", Operation, Persona)
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,21 @@ def lock_operations(session: Session, operation_ids: list[str]) -> None:
         locked.update(missing)
 
 
+def _next_pending(query: _Query) -> _Query:
+    """The persona's next `size` pending operations, in sequence order, locked."""
+    return (
+        query.where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
+        .order_by(Operation.seq)
+        .limit(bindparam("size", type_=Integer))
+        .with_for_update()
+    )
+
+
 # Built once: constructing a statement costs about as much as sending it.
-_NEXT_PENDING = (
-    select(Operation)
-    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
-    .order_by(Operation.seq)
-    .limit(bindparam("size", type_=Integer))
-    .with_for_update()
-)
+_NEXT_PENDING = _next_pending(select(Operation))
 # The same, with the persona's row locked by the same statement (one round trip fewer per group).
-_NEXT_PENDING_WITH_PERSONA = (
-    select(Operation, Persona)
-    .join(Persona, Persona.id == Operation.persona_id)
-    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
-    .order_by(Operation.seq)
-    .limit(bindparam("size", type_=Integer))
-    .with_for_update()
+_NEXT_PENDING_WITH_PERSONA = _next_pending(
+    select(Operation, Persona).join(Persona, Persona.id == Operation.persona_id)
 )
 
 
@@ -65,18 +65,19 @@ def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[
     bumps, so a transaction that read a stale view cannot commit."""
     params = {"persona_id": persona_id, "size": size}
     rows = session.execute(_NEXT_PENDING_WITH_PERSONA, params).all()
+    locked: set[str] = session.info.setdefault("locked", set())
     persona: Persona | None
     if rows:
         operations = [op for op, _ in rows]
         persona = rows[0][1]
-        session.info.setdefault("locked", set()).add(persona_id)
+        locked.add(persona_id)
     else:  # nothing pending, or operations of a persona that has no row
         operations = list(session.scalars(_NEXT_PENDING, params).all())
         if not operations:
             return [], 0
         persona = None
     session.info["claimed_at"] = utcnow()
-    session.info.setdefault("locked", set()).update(op.id for op in operations)
+    locked.update(op.id for op in operations)
     if persona is None:
         persona = _get_locked(session, Persona, persona_id)
     claimed = [Claimed(op.id, op.attempts, op.kind) for op in operations]
