@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenlight.clock import new_id, utcnow
@@ -58,14 +59,24 @@ class PersonaVersion(Base):
     __tablename__ = "persona_versions"
     __table_args__ = (
         UniqueConstraint("persona_id", "version_number", name="uq_persona_versions_number"),
-        # The database itself refuses a second production version of one persona.
+        # The database itself refuses a second production version of one persona. On PostgreSQL as
+        # an exclusion constraint checked at the end of each statement (deferrable), so that one
+        # statement may archive the old and insert the new (migration 0006); SQLite checks its
+        # partial unique index row by row, and gets the archive first.
+        ExcludeConstraint(
+            ("persona_id", "="),
+            name="uq_persona_versions_one_published",
+            using="btree",
+            where=text("status = 'published'"),
+            deferrable=True,
+            initially="IMMEDIATE",
+        ).ddl_if(dialect="postgresql"),
         Index(
             "uq_persona_versions_one_published",
             "persona_id",
             unique=True,
-            postgresql_where=text("status = 'published'"),
             sqlite_where=text("status = 'published'"),
-        ),
+        ).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from greenlight.bulk import insert_together
+from greenlight.bulk import RowUpdate, insert_together
 from greenlight.clock import new_id
 from greenlight.drafts.connections import load_versions, read_slots, remember_slots, write_links
 from greenlight.errors import NoDraftVersion
@@ -136,17 +135,18 @@ def _write(
     connection = session.connection()
     # A new version carries the draft's connections: they are its content.
     slots = read_slots(session, draft_id)
+    archive = None
     if production is not None and archived_at is not None:
-        # First, on its own: the partial unique index allows one published version at any instant.
-        connection.execute(
-            update(_VERSIONS)
-            .where(_VERSIONS.c.id == production.id)
-            .values(status=VersionStatus.ARCHIVED.value, updated_at=archived_at)
+        # With the inserts: the database checks "one published version per persona" at the end of
+        # the statement (a deferrable constraint, migration 0006), so their order does not matter.
+        archive = RowUpdate(
+            _VERSIONS, production.id, {"status": VersionStatus.ARCHIVED.value, "updated_at": archived_at}
         )
+    rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
+    insert_together(connection, [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)], archive)
+    if production is not None and archived_at is not None:
         set_committed_value(production, "status", VersionStatus.ARCHIVED.value)
         set_committed_value(production, "updated_at", archived_at)
-    rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
-    insert_together(connection, [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)])
     if any(slots.values()):
         write_links(session, [version.id for version in published], slots)
     else:
