@@ -117,9 +117,16 @@ def dispose_engine() -> None:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
-    """One transaction: commit when the block ends, roll back if it raises."""
+def unit_of_work(*, one_statement: bool = False) -> Iterator[Session]:
+    """One transaction: commit when the block ends, roll back if it raises.
+
+    `one_statement`: the block's writes are one statement, atomic by itself. On PostgreSQL each
+    statement then commits on its own (autocommit): no BEGIN or COMMIT round trip for the driver to
+    send. The caller must not rely on a second statement seeing the same snapshot, nor on undoing
+    an earlier one by raising."""
     session = get_sessionmaker()()
+    if one_statement and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
         yield session
         session.commit()

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from api.group_commit import GroupCommit
+from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Accepted
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
-from greenlight.models import Operation
+from greenlight.models import Operation, OperationCounter, Persona
 from greenlight.operations import kinds
 from greenlight.operations.submit import Recorded, Submission, record_many
 from tests.reliability.helpers import make_persona, make_user
@@ -161,3 +162,34 @@ def test_an_operation_recorded_alone_is_numbered_and_written_as_in_a_group(servi
         ).all()
     assert stored == [1, 2, 3, 4, 5]
     assert _stored(alone.id) == _stored(grouped[0].id) == _stored(after.id)
+
+
+def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
+    services: dict[str, str],
+) -> None:
+    """Alone, the write itself checks the owner on PostgreSQL (no read before it): another user's
+    persona, a deleted one and a missing one are refused alike, with no number taken."""
+    owner, other = make_user(), make_user()
+    persona, deleted = make_persona(owner), make_persona(owner)
+    with unit_of_work() as session:
+        session.execute(sa.update(Persona).where(Persona.id == deleted).values(deleted_at=utcnow()))
+    for user, target in [(other, persona), (owner, deleted), (owner, new_id())]:
+        with unit_of_work(one_statement=True) as session:
+            (outcome,) = record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE, {}, target))])
+        assert isinstance(outcome, NotFound)
+    with unit_of_work() as session:
+        counters = session.scalars(
+            sa.select(OperationCounter.last_seq).where(OperationCounter.persona_id.in_([persona, deleted]))
+        ).all()
+        assert counters == [1, 1]  # only the creates' numbers
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other)
+            )
+            == 0
+        )
+    with unit_of_work(one_statement=True) as session:  # the owner still gets the next number
+        (mine,) = [
+            _op(r) for r in record_many(session, [(owner, Submission(kinds.PERSONA_PROMOTE, {}, persona))])
+        ]
+    assert mine.seq == 2

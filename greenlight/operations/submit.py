@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select
+from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -124,7 +124,11 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             earlier[(op.user_id, op.idempotency_key or "")] = op
     persona_ids = {s.persona_id for _, _, s, _, _ in prepared if s.persona_id is not None}
     owners: dict[str, str] = {}
-    if persona_ids:
+    owner_checked_by_write = _write_checks_owner(session, requests)
+    if owner_checked_by_write:
+        # The write itself refuses a persona the caller does not own (see `_record_one`).
+        owners = {s.persona_id: user_id for _, user_id, s, _, _ in prepared if s.persona_id is not None}
+    elif persona_ids:
         # Only the columns the check needs (loading whole personas cost more than the rest).
         personas = table_of(Persona)
         query = select(personas.c.id, personas.c.user_id).where(
@@ -180,24 +184,39 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         results[index] = (op, True)
         if key is not None:
             earlier[(user_id, key)] = op
-    if created:
-        _write_operations(session, [op for _, op in created])
+    if created and not _write_operations(session, [op for _, op in created], owner_checked_by_write):
+        ((index, op),) = created  # a group of one, whose write found no persona of the caller's
+        results[index] = NotFound("Persona not found", {"persona_id": op.persona_id})
     return [result for result in results if result is not None]
+
+
+def _write_checks_owner(session: Session, requests: Sequence[tuple[str, Submission]]) -> bool:
+    """Whether this group is written by `_record_one`, which checks the persona's owner itself: a
+    group of one on PostgreSQL, for an existing persona, with nothing more to check first."""
+    if len(requests) != 1 or session.get_bind().dialect.name != "postgresql":
+        return False
+    submission = requests[0][1]
+    return submission.persona_id is not None and submission.check is None
 
 
 _OPERATIONS = table_of(Operation)
 _OPERATION_COLUMNS = tuple(column.key for column in _OPERATIONS.columns)
 
 
-def _write_operations(session: Session, operations: list[Operation]) -> None:
-    """Number the operations (each persona's next sequence numbers, in list order) and write them."""
+def _write_operations(session: Session, operations: list[Operation], check_owner: bool = False) -> bool:
+    """Number the operations (each persona's next sequence numbers, in list order) and write them.
+    `check_owner` (a group of one on PostgreSQL): False when the persona is not the caller's, and
+    nothing was written."""
     connection = session.connection()
     if len(operations) == 1 and connection.dialect.name == "postgresql":
-        # The usual group at a steady load: counter and operation in one statement.
+        # The usual group at a steady load: owner check, counter and operation in one statement.
         (op,) = operations
         params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
-        op.seq = int(_RECORD_ONE.execute(connection, params).scalar_one())
-        return
+        seq = (_RECORD_OWNED if check_owner else _RECORD_ONE).execute(connection, params).scalar_one_or_none()
+        if seq is None:
+            return False
+        op.seq = int(seq)
+        return True
     counts = Counter(op.persona_id for op in operations)
     last = _advance_counters(session, dict(counts))
     next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
@@ -208,17 +227,32 @@ def _write_operations(session: Session, operations: list[Operation]) -> None:
     # of one statement per row).
     rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for op in operations]
     connection.execute(insert(_OPERATIONS).returning(_OPERATIONS.c.id), rows).all()
+    return True
 
 
-def _record_one() -> Precompiled:
+def _record_one(owned_only: bool) -> Precompiled:
     """WITH advanced AS (upsert the persona's counter by one RETURNING it) INSERT the operation
-    with that number: PostgreSQL only (a data-modifying WITH); the counter's row lock serialises
-    acceptance per persona exactly as `_advance_counters` does."""
+    with that number: PostgreSQL only (a data-modifying WITH). The counter's row lock serialises
+    acceptance per persona exactly as `_advance_counters` does. `owned_only`: only if the persona
+    is the caller's and not deleted; for someone else's, no row comes back and nothing is written."""
     counters = table_of(OperationCounter)
+    personas = table_of(Persona)
     one: ColumnElement[int] = literal_column("1", Integer)
+    persona_id = bindparam("op_persona_id", type_=counters.c.persona_id.type)
+    owned = (
+        select(personas.c.id)
+        .where(
+            personas.c.id == persona_id,
+            personas.c.user_id == bindparam("op_user_id", type_=personas.c.user_id.type),
+            personas.c.deleted_at.is_(None),
+        )
+        .exists()
+    )
     advanced = (
         pg_insert(counters)
-        .values(persona_id=bindparam("op_persona_id", type_=counters.c.persona_id.type), last_seq=one)
+        .from_select(
+            ["persona_id", "last_seq"], select(persona_id, one).where(owned if owned_only else true())
+        )
         .on_conflict_do_update(
             index_elements=[counters.c.persona_id], set_={"last_seq": counters.c.last_seq + one}
         )
@@ -237,13 +271,15 @@ def _record_one() -> Precompiled:
     return Precompiled(statement)
 
 
-_RECORD_ONE = _record_one()
+_RECORD_ONE = _record_one(owned_only=False)
+_RECORD_OWNED = _record_one(owned_only=True)
 
 
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
     """Record a group in one transaction, then enqueue what it created (one message per persona)."""
     try:
-        with unit_of_work() as session:
+        # A group of one writes in one statement (`_record_one`): no transaction around it.
+        with unit_of_work(one_statement=len(requests) == 1) as session:
             results = record_many(session, requests)
     except IntegrityError:
         # A concurrent request under one of these keys committed first: one by one, each of them
