@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 
+import redis
 from kombu import Connection
 
 from greenlight.redis_client import get_redis
 from workers.app import make_celery
-from workers.broker import Transport
+from workers.broker import Transport, only_if_newly_set
 
 
 def _sent(connection: Connection, queue: str, count: int) -> None:
@@ -37,3 +38,42 @@ def test_the_apps_broker_is_the_transport_with_one_client_per_pool(services: dic
         assert client.llen(queue) == 5  # every message arrived, before and after the reset
     finally:
         client.delete(queue)
+
+
+def _events(pubsub: redis.client.PubSub, wait: float = 0.3) -> list[str]:
+    """The task-sent events that arrived on the pattern subscription within `wait` seconds."""
+    found, deadline = [], time.monotonic() + wait
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.05)
+        if message and message["type"] == "pmessage":
+            found.append(message["channel"].decode())
+    return found
+
+
+def test_a_conditional_publish_queues_once_while_its_flag_stands(services: dict[str, str]) -> None:
+    """The drain request's flag and message go in one step: queued (and flagged) when the flag was
+    not set; neither the message nor its task-sent event (Flower's) when it was."""
+    app = make_celery(services["redis_url"])
+    assert app.conf.task_send_sent_event
+    client = get_redis()
+    queue, flag = f"broker-test-{time.monotonic_ns()}", f"broker-test-flag-{time.monotonic_ns()}"
+    pubsub = client.pubsub()
+    pubsub.psubscribe("*celeryev*task.sent*")
+    pubsub.get_message(timeout=1)  # the subscription's confirmation
+    try:
+        outcomes = []
+        for _ in range(2):
+            with only_if_newly_set(flag, 10) as condition:
+                app.send_task("broker.test", args=["persona"], queue=queue)
+            outcomes.append((condition.published, client.llen(queue), len(_events(pubsub))))
+        assert outcomes == [(True, 1, 1), (False, 1, 0)]
+        assert 0 < client.ttl(flag) <= 10
+        client.delete(flag)  # a drain started: the next request queues again
+        with only_if_newly_set(flag, 10) as condition:
+            app.send_task("broker.test", args=["persona"], queue=queue)
+        assert condition.published and client.llen(queue) == 2
+        app.send_task("broker.test", args=["persona"], queue=queue)  # outside the block: as ever
+        assert client.llen(queue) == 3 and len(_events(pubsub)) == 2
+    finally:
+        pubsub.close()
+        client.delete(queue, flag)

@@ -14,6 +14,7 @@ from greenlight.operations.kinds import DRAFT_ACK
 from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
 from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE, WEBHOOKS_QUEUE, app
+from workers.broker import TRANSPORT, only_if_newly_set
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class CeleryDispatcher:
         """Get these personas drained: a message for those whose drain is not already waiting."""
         if not persona_ids:
             return
+        if len(persona_ids) == 1 and self.app.conf.broker_transport == TRANSPORT:
+            self._request_drain(persona_ids[0])
+            return
         try:
             redis_client = get_redis()
             with redis_client.pipeline(transaction=False) as pipe:
@@ -95,6 +99,17 @@ class CeleryDispatcher:
                 log.warning("could not enqueue a drain of %s; the sweeper will", chunk, exc_info=True)
                 with contextlib.suppress(redis.RedisError):  # else they expire
                     redis_client.delete(*(drain_requested_key(persona_id) for persona_id in chunk))
+
+    def _request_drain(self, persona_id: str) -> None:
+        """One persona: its flag and its message in one round trip (see workers/broker.py)."""
+        flag = drain_requested_key(persona_id)
+        try:
+            with only_if_newly_set(flag, DRAIN_REQUESTED_TTL_SECONDS):
+                self.app.send_task(DRAIN_PERSONA, args=[persona_id], queue=OPERATIONS_QUEUE)
+        except Exception:  # the operations are committed: the sweeper sends them later
+            log.warning("could not request a drain of %s; the sweeper will", persona_id, exc_info=True)
+            with contextlib.suppress(redis.RedisError):  # else it expires
+                get_redis().delete(flag)
 
     def enqueue_relay(self) -> None:
         try:
