@@ -168,12 +168,13 @@ def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
     services: dict[str, str],
 ) -> None:
     """Alone, the write itself checks the owner on PostgreSQL (no read before it): another user's
-    persona, a deleted one and a missing one are refused alike, with no number taken."""
+    persona, a deleted one, a missing one and an id too long for any row are refused alike, with no
+    number taken."""
     owner, other = make_user(), make_user()
     persona, deleted = make_persona(owner), make_persona(owner)
     with unit_of_work() as session:
         session.execute(sa.update(Persona).where(Persona.id == deleted).values(deleted_at=utcnow()))
-    for user, target in [(other, persona), (owner, deleted), (owner, new_id())]:
+    for user, target in [(other, persona), (owner, deleted), (owner, new_id()), (owner, "x" * 100)]:
         with unit_of_work(one_statement=True) as session:
             (outcome,) = record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE, {}, target))])
         assert isinstance(outcome, NotFound)

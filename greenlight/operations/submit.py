@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select, true
+from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -239,28 +239,28 @@ def _record_one(owned_only: bool) -> Precompiled:
     personas = table_of(Persona)
     one: ColumnElement[int] = literal_column("1", Integer)
     persona_id = bindparam("op_persona_id", type_=counters.c.persona_id.type)
-    owned = (
-        select(personas.c.id)
-        .where(
-            personas.c.id == persona_id,
-            personas.c.user_id == bindparam("op_user_id", type_=personas.c.user_id.type),
-            personas.c.deleted_at.is_(None),
+    owner = bindparam("op_user_id", type_=personas.c.user_id.type)
+    # Owned only: the persona's id comes from its row, so an id that fits no row (too long for the
+    # column, say) is simply not found.
+    numbered = (
+        select(personas.c.id, one).where(
+            personas.c.id == persona_id, personas.c.user_id == owner, personas.c.deleted_at.is_(None)
         )
-        .exists()
+        if owned_only
+        else select(persona_id, one)
     )
     advanced = (
         pg_insert(counters)
-        .from_select(
-            ["persona_id", "last_seq"], select(persona_id, one).where(owned if owned_only else true())
-        )
+        .from_select(["persona_id", "last_seq"], numbered)
         .on_conflict_do_update(
             index_elements=[counters.c.persona_id], set_={"last_seq": counters.c.last_seq + one}
         )
-        .returning(counters.c.last_seq)
+        .returning(counters.c.persona_id, counters.c.last_seq)
         .cte("advanced")
     )
+    from_counter = {"seq": advanced.c.last_seq, "persona_id": advanced.c.persona_id}
     values = [
-        advanced.c.last_seq if column.key == "seq" else bindparam(f"op_{column.key}", type_=column.type)
+        from_counter.get(column.key, bindparam(f"op_{column.key}", type_=column.type))
         for column in _OPERATIONS.columns
     ]
     statement = (
