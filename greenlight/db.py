@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from greenlight.settings import get_settings
 
@@ -80,8 +79,10 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        # Several processes write one file: wait for the lock instead of failing at once.
-        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+        # Several processes write one file: wait for the lock instead of failing at once. Pooled
+        # (SQLAlchemy's default for a file): a new connection re-reads the schema and runs the
+        # pragmas, about a millisecond per unit of work. Never shared across a fork (below).
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=10)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     _keep_long_statements_parsed()
@@ -114,6 +115,11 @@ def dispose_engine() -> None:
     """Forget pooled connections; called in forked worker children."""
     if get_engine.cache_info().currsize:
         get_engine().dispose(close=False)
+
+
+# Whatever forks (Celery's prefork pool, multiprocessing), a child never uses its parent's
+# connections: a SQLite or PostgreSQL connection must not be used by two processes.
+os.register_at_fork(after_in_child=dispose_engine)
 
 
 @contextmanager
