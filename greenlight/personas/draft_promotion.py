@@ -135,7 +135,7 @@ def _write(
     connection = session.connection()
     # A new version carries the draft's connections: they are its content.
     slots = read_slots(session, draft_id)
-    archive = None
+    archive: RowUpdate | None = None
     if production is not None and archived_at is not None:
         # With the inserts: the database checks "one published version per persona" at the end of
         # the statement (a deferrable constraint, migration 0006), so their order does not matter.
@@ -144,7 +144,7 @@ def _write(
         )
     rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
     insert_together(connection, [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)], archive)
-    if production is not None and archived_at is not None:
+    if production is not None and archive is not None:
         set_committed_value(production, "status", VersionStatus.ARCHIVED.value)
         set_committed_value(production, "updated_at", archived_at)
     if any(slots.values()):
