@@ -3,89 +3,146 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy.sql.dml import Update
 
 from greenlight.models.base import Base
 from greenlight.precompiled import Precompiled
 
 Rows = list[dict[str, Any]]
-_Shape = tuple[tuple[str, int, tuple[str, ...]], ...]
-_UpdateShape = tuple[str, tuple[str, ...]] | None
+_InsertShape = tuple[str, int, tuple[str, ...]]
+_UpdateShape = tuple[str, tuple[str, ...], tuple[str, ...]]
 
-# Up to this many rows per table go in one statement, compiled once per shape. Longer runs write a
-# table a statement: their round trips are shared by many rows anyway.
+# Up to this many rows per table (inserted, or updated) go in one statement, compiled once per
+# shape. Longer runs write a table a statement: their round trips are shared by many rows anyway.
 MAX_ROWS_TOGETHER = 4
 
 
 @dataclass(frozen=True)
 class RowUpdate:
-    """Set `values` on the row of `table` whose primary key (one column) is `key`."""
+    """Set `values` on the row of `table` whose primary key (one column) is `key`, provided its
+    columns still hold `expected` (a compare-and-set)."""
 
     table: Table
     key: Any
     values: dict[str, Any]
+    expected: dict[str, Any] = field(default_factory=dict)
+
+    def shape(self) -> _UpdateShape:
+        return (self.table.name, tuple(self.values), tuple(self.expected))
 
 
-def insert_together(
-    connection: Connection, inserts: Sequence[tuple[Table, Rows]], first: RowUpdate | None = None
-) -> None:
-    """Update `first`, then insert each table's rows.
+@dataclass
+class Writes:
+    """One transaction's writes, sent together: the `before` updates, the inserts, then the
+    `after` updates (which may name rows just inserted).
 
-    On PostgreSQL a few rows go as one statement (a data-modifying WITH per table but the last, and
-    one for the update), which saves a round trip per table. PostgreSQL runs such sub-statements in
-    no set order: a caller that passes `first` vouches that every constraint the update and the
-    inserts could trip together is checked at the end of the statement (deferrable), not row by
-    row. Elsewhere: the update, then one multi-row INSERT per table."""
-    inserts = [(table, rows) for table, rows in inserts if rows]
-    if not inserts and first is None:
-        return
-    if connection.dialect.name == "postgresql" and all(len(rows) <= MAX_ROWS_TOGETHER for _, rows in inserts):
-        shape = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in inserts)
+    On PostgreSQL, when no table has more than `MAX_ROWS_TOGETHER` rows in it, they go as one
+    statement (a data-modifying WITH each), which saves a round trip per statement. PostgreSQL runs
+    such sub-statements in no set order, all on one snapshot: whoever adds writes vouches that no
+    two of them touch one row, and that every constraint they could trip together is checked at
+    the end of the statement (foreign keys, deferrable constraints), not row by row. Elsewhere:
+    one statement per update shape and per table, in the order above."""
+
+    before: list[RowUpdate] = field(default_factory=list)
+    inserts: list[tuple[Table, Rows]] = field(default_factory=list)
+    after: list[RowUpdate] = field(default_factory=list)
+
+    def send(self, connection: Connection) -> bool:
+        """Write everything; whether every update found its row (and its expected values)."""
+        inserts = [(table, rows) for table, rows in self.inserts if rows]
+        updates = [*self.before, *self.after]
+        if not inserts and not updates:
+            return True
+        per_table: dict[str, int] = {}
+        for row_update in updates:
+            per_table[row_update.table.name] = per_table.get(row_update.table.name, 0) + 1
+        if connection.dialect.name == "postgresql" and all(
+            count <= MAX_ROWS_TOGETHER for count in (*per_table.values(), *(len(rows) for _, rows in inserts))
+        ):
+            return self._send_together(connection, inserts, updates)
+        matched = _update_each(connection, self.before)
+        for table, rows in inserts:
+            # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
+            connection.execute(insert(table).returning(*table.primary_key.columns), rows).all()
+        return _update_each(connection, self.after) and matched
+
+    @staticmethod
+    def _send_together(
+        connection: Connection, inserts: list[tuple[Table, Rows]], updates: list[RowUpdate]
+    ) -> bool:
+        shapes = tuple((table.name, len(rows), tuple(rows[0])) for table, rows in inserts)
         params = {
             f"t{n}_{i}_{column}": value
             for n, (_, rows) in enumerate(inserts)
             for i, row in enumerate(rows)
             for column, value in row.items()
         }
-        updated: _UpdateShape = None
-        if first is not None:
-            updated = (first.table.name, tuple(first.values))
-            params["u_key"] = first.key
-            params.update({f"u_{column}": value for column, value in first.values.items()})
-        _together(shape, updated).execute(connection, params)
-        return
-    if first is not None:
-        (key,) = first.table.primary_key.columns
-        connection.execute(update(first.table).where(key == first.key).values(first.values))
-    for table, rows in inserts:
-        # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
-        connection.execute(insert(table).returning(*table.primary_key.columns), rows).all()
+        for u, row_update in enumerate(updates):
+            params[f"u{u}_key"] = row_update.key
+            params.update({f"u{u}_{column}": value for column, value in row_update.values.items()})
+            params.update({f"u{u}_was_{column}": value for column, value in row_update.expected.items()})
+        statement = _together(shapes, tuple(row_update.shape() for row_update in updates))
+        found = statement.execute(connection, params).one()
+        return all(count == 1 for count in found)
+
+
+def _update_statement(shape: _UpdateShape, prefix: str) -> Update:
+    name, columns, expected = shape
+    table = Base.metadata.tables[name]
+    (key,) = table.primary_key.columns
+    conditions = [key == bindparam(f"{prefix}key", type_=key.type)]
+    conditions += [
+        table.c[column] == bindparam(f"{prefix}was_{column}", type_=table.c[column].type)
+        for column in expected
+    ]
+    return (
+        update(table)
+        .where(and_(*conditions))
+        .values({column: bindparam(f"{prefix}{column}", type_=table.c[column].type) for column in columns})
+    )
+
+
+def _update_each(connection: Connection, updates: Sequence[RowUpdate]) -> bool:
+    """Consecutive updates of one shape as one executemany; whether each found its row."""
+    matched = True
+    for shape, same in groupby(updates, key=RowUpdate.shape):
+        group = list(same)
+        params = [
+            {
+                "u_key": row_update.key,
+                **{f"u_{column}": value for column, value in row_update.values.items()},
+                **{f"u_was_{column}": value for column, value in row_update.expected.items()},
+            }
+            for row_update in group
+        ]
+        result = connection.execute(_update_statement(shape, "u_"), params)
+        matched = matched and result.rowcount == len(group)
+    return matched
 
 
 @lru_cache(maxsize=128)
-def _together(shape: _Shape, updated: _UpdateShape) -> Precompiled:
-    statements: list[Any] = []
-    if updated is not None:
-        name, columns = updated
-        table = Base.metadata.tables[name]
+def _together(inserts: tuple[_InsertShape, ...], updates: tuple[_UpdateShape, ...]) -> Precompiled:
+    ctes: list[Any] = []
+    counts: list[Any] = []
+    for u, shape in enumerate(updates):
+        table = Base.metadata.tables[shape[0]]
         (key,) = table.primary_key.columns
-        statements.append(
-            update(table)
-            .where(key == bindparam("u_key", type_=key.type))
-            .values({column: bindparam(f"u_{column}", type_=table.c[column].type) for column in columns})
-        )
-    for n, (name, count, columns) in enumerate(shape):
+        updated = _update_statement(shape, f"u{u}_").returning(key).cte(f"updated_{u}")
+        ctes.append(updated)
+        counts.append(select(func.count()).select_from(updated).scalar_subquery())
+    for n, (name, count, columns) in enumerate(inserts):
         table = Base.metadata.tables[name]
         rows = [
             {column: bindparam(f"t{n}_{i}_{column}", type_=table.c[column].type) for column in columns}
             for i in range(count)
         ]
-        statements.append(insert(table).values(rows))
-    *before, statement = statements
-    for n, earlier in enumerate(before):
-        statement = statement.add_cte(earlier.cte(f"written_{n}"))
-    return Precompiled(statement)
+        ctes.append(insert(table).values(rows).cte(f"inserted_{n}"))
+    # The updates' row counts (nothing when there are none): data-modifying WITHs run whether or not
+    # the query reads them.
+    return Precompiled(select(*counts or [literal_column("1")]).add_cte(*ctes))

@@ -1,5 +1,6 @@
-"""On PostgreSQL a single promotion's rows go in one statement (``greenlight.bulk``): it must write
-exactly what one INSERT per table writes, column by column, SQL NULL and JSON null told apart."""
+"""On PostgreSQL a single promotion's writes go in one statement (``greenlight.bulk``): it must write
+exactly what one statement per table writes, column by column, SQL NULL and JSON null told apart,
+and refuse a compare-and-set as the statement of its own would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from greenlight import bulk
 from greenlight.db import unit_of_work
 from greenlight.dispatch import NullDispatcher
-from greenlight.models import OutboxEvent, PersonaVersion, Promotion
+from greenlight.models import Operation, OutboxEvent, Persona, PersonaVersion, Promotion
 from greenlight.models.base import table_of
 from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
@@ -20,6 +21,7 @@ from greenlight.operations.submit import Submission, submit
 from tests.reliability.helpers import make_persona, make_user
 
 _TABLES = [table_of(PersonaVersion), table_of(Promotion), table_of(OutboxEvent)]
+_OPERATIONS, _PERSONAS = table_of(Operation), table_of(Persona)
 _IDS_AND_TIMES = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|\d{4}-\d\d-\d\d[T ][\d:.+]+Z?")
 
 
@@ -35,6 +37,14 @@ def _written(persona: str) -> dict[str, list[tuple[Any, ...]]]:
                 tuple(None if value is None else _IDS_AND_TIMES.sub("<>", value) for value in row)
                 for row in session.execute(query)
             )
+        # What the engine writes with them: each operation finished, the persona's revision bumped.
+        operations = _OPERATIONS.c
+        query = sa.select(operations.status, operations.attempts, sa.cast(operations.result, sa.Text))
+        finished = session.execute(query.where(operations.persona_id == persona).order_by(operations.seq))
+        found["operations"] = [(s, a, _IDS_AND_TIMES.sub("<>", r)) for s, a, r in finished]
+        personas = _PERSONAS.c
+        query = sa.select(personas.revision, personas.last_version_number, personas.last_event_seq)
+        found["personas"] = [tuple(row) for row in session.execute(query.where(personas.id == persona))]
     return found
 
 
@@ -58,3 +68,26 @@ def test_one_statement_writes_what_a_statement_per_table_writes(
     written = _written(together)
     assert written == _written(apart)
     assert all(written.values())  # each table got rows
+
+
+@pytest.mark.parametrize("together", [bulk.MAX_ROWS_TOGETHER, 0])
+def test_a_compare_and_set_that_finds_the_row_moved_on_is_refused(
+    services: dict[str, str], monkeypatch: pytest.MonkeyPatch, together: int
+) -> None:
+    monkeypatch.setattr(bulk, "MAX_ROWS_TOGETHER", together)  # in one statement, or its own
+    persona = make_persona(make_user())
+    with unit_of_work() as session:
+        revision = session.scalar(sa.select(_PERSONAS.c.revision).where(_PERSONAS.c.id == persona))
+    assert revision is not None
+
+    def bump(expected: int) -> bool:
+        with unit_of_work() as session:
+            change = bulk.RowUpdate(_PERSONAS, persona, {"revision": expected + 1}, {"revision": expected})
+            return bulk.Writes(after=[change]).send(session.connection())
+
+    assert bump(revision - 1) is False  # stale: nothing matched
+    assert bump(revision) is True
+    with unit_of_work() as session:
+        assert (
+            session.scalar(sa.select(_PERSONAS.c.revision).where(_PERSONAS.c.id == persona)) == revision + 1
+        )

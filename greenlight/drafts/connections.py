@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from greenlight.clock import new_id
 from greenlight.drafts import catalogue
 from greenlight.drafts.resources import FLAGS, LIST_SLOTS, SINGLE_SLOTS, SLOTS, ResolvedChanges
 from greenlight.errors import Unprocessable
 from greenlight.models import PersonaVersion, Resource, VersionResource
-from greenlight.models.base import table_of
 
 # Slot -> [(resource_id, active)] in order.
 SlotState = dict[str, list[tuple[str, bool]]]
@@ -68,19 +68,21 @@ def remember_slots(session: Session, version_id: str, state: SlotState) -> None:
     known[version_id] = {slot: list(items) for slot, items in state.items()}
 
 
-def write_links(session: Session, version_ids: list[str], state: SlotState) -> None:
-    """Give new versions (nothing connected yet) these connections: one multi-row INSERT for all."""
-    rows = [
-        {"version_id": version_id, "slot": slot, "resource_id": rid, "position": i, "active": active}
+def link_rows(version_ids: list[str], state: SlotState) -> list[dict[str, Any]]:
+    """The rows that give new versions (nothing connected yet) these connections."""
+    return [
+        {
+            "id": new_id(),
+            "version_id": version_id,
+            "slot": slot,
+            "resource_id": rid,
+            "position": i,
+            "active": active,
+        }
         for version_id in version_ids
         for slot, items in state.items()
         for i, (rid, active) in enumerate(items)
     ]
-    if rows:
-        table = table_of(VersionResource)
-        session.connection().execute(insert(table).returning(table.c.id), rows).all()
-    for version_id in version_ids:
-        remember_slots(session, version_id, state)
 
 
 def _write(session: Session, version_id: str, state: SlotState, *, fresh: bool = False) -> None:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, bindparam, case, func, inspect, select, update
+from sqlalchemy import Integer, Select, bindparam, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import utcnow
 from greenlight.errors import DomainError, FencingError, NotFound
 from greenlight.models import Operation, OperationStatus, Persona
@@ -85,19 +86,6 @@ def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[
 
 
 _OPERATIONS = table_of(Operation)
-# Finishing a run of operations: one statement, executed for each of them.
-_FINISH = (
-    update(_OPERATIONS)
-    .where(_OPERATIONS.c.id == bindparam("finished_id"))
-    .values(
-        status=OperationStatus.SUCCEEDED.value,
-        result=bindparam("finished_result"),
-        finished_at=bindparam("finished_at"),
-        updated_at=bindparam("finished_at"),
-        started_at=func.coalesce(_OPERATIONS.c.started_at, bindparam("claimed_at")),
-        attempts=case((_OPERATIONS.c.attempts < 1, 1), else_=_OPERATIONS.c.attempts),
-    )
-)
 
 
 def _get_locked(session: Session, model: type[T], key: str) -> T | None:
@@ -139,17 +127,18 @@ def _pending_changes(persona: Persona) -> dict[str, Any]:
     return changes
 
 
-def _bump_revision(session: Session, persona: Persona, expected_revision: int, by: int = 1) -> int:
+def _bump_revision(
+    session: Session, persona: Persona, expected_revision: int, by: int = 1, writes: Writes | None = None
+) -> int:
     """Compare-and-bump (once per applied operation): the write that a stale worker cannot make.
-    The persona's own changes ride in the same statement, after everything else is flushed."""
+    The persona's own changes ride in the same statement, sent with `writes` (one round trip where
+    the database allows), after everything else is flushed."""
     changes = _pending_changes(persona)
     session.flush()
-    result = session.connection().execute(
-        update(_PERSONAS)
-        .where(_PERSONAS.c.id == persona.id, _PERSONAS.c.revision == expected_revision)
-        .values(revision=expected_revision + by, **changes)
-    )
-    if result.rowcount != 1:
+    writes = writes or Writes()
+    values = {"revision": expected_revision + by, **changes}
+    writes.after.append(RowUpdate(_PERSONAS, persona.id, values, expected={"revision": expected_revision}))
+    if not writes.send(session.connection()):
         raise FencingError(f"persona {persona.id} moved past revision {expected_revision}")
     # The next operation of a group, in this same transaction, checks against the new value.
     set_committed_value(persona, "revision", expected_revision + by)
@@ -205,24 +194,24 @@ def apply_run_in_transaction(
     if persona is None or any(p is not persona for _, p in loaded):
         raise NotFound("Persona not found", {"persona_id": loaded[0][0].persona_id})
     operations = [op for op, _ in loaded]
-    results = batch(session, persona, operations)
+    writes = Writes()
+    results = batch(session, persona, operations, writes)
     now = utcnow()
     started = _started(session, now)
-    session.connection().execute(
-        _FINISH,
-        [
-            {"finished_id": op.id, "finished_result": result, "finished_at": now, "claimed_at": started}
-            for op, result in zip(operations, results, strict=True)
-        ],
-    )
-    for op, result in zip(operations, results, strict=True):  # the rows as now written
-        set_committed_value(op, "status", OperationStatus.SUCCEEDED.value)
-        set_committed_value(op, "result", result)
-        set_committed_value(op, "finished_at", now)
-        set_committed_value(op, "updated_at", now)
-        set_committed_value(op, "started_at", op.started_at or started)
-        set_committed_value(op, "attempts", max(op.attempts, 1))
-    revision = _bump_revision(session, persona, expected_revision, by=len(operations))
+    for op, result in zip(operations, results, strict=True):
+        # The rows are locked and loaded: the finished values are known here (as `_finish` sets).
+        finished = {
+            "status": OperationStatus.SUCCEEDED.value,
+            "result": result,
+            "finished_at": now,
+            "updated_at": now,
+            "started_at": op.started_at or started,
+            "attempts": max(op.attempts, 1),
+        }
+        writes.after.append(RowUpdate(_OPERATIONS, op.id, finished))
+        for name, value in finished.items():  # the row as it will be written
+            set_committed_value(op, name, value)
+    revision = _bump_revision(session, persona, expected_revision, by=len(operations), writes=writes)
     return Applied(revision, persona, True)
 
 

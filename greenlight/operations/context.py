@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from greenlight.bulk import Writes
 from greenlight.errors import NotFound
 from greenlight.models import Operation, Persona
 
@@ -29,5 +30,6 @@ class ApplyContext:
 
 Handler = Callable[[ApplyContext], dict[str, Any]]
 # A run of operations of one kind on one (locked) persona: their results, in order. Such handlers
-# always change production (the engine refreshes its cache).
-BatchHandler = Callable[[Session, Persona, Sequence[Operation]], list[dict[str, Any]]]
+# always change production (the engine refreshes its cache), and add their rows to the `Writes`
+# they are given, which the engine sends with its own for the run (one round trip where it can).
+BatchHandler = Callable[[Session, Persona, Sequence[Operation], Writes], list[dict[str, Any]]]

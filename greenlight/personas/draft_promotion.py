@@ -16,15 +16,16 @@ from typing import Any
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from greenlight.bulk import RowUpdate, insert_together
+from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import new_id
-from greenlight.drafts.connections import load_versions, read_slots, remember_slots, write_links
-from greenlight.errors import NoDraftVersion
+from greenlight.drafts.connections import link_rows, load_versions, read_slots, remember_slots
+from greenlight.errors import FencingError, NoDraftVersion
 from greenlight.models import (
     OutboxEvent,
     Persona,
     PersonaVersion,
     Promotion,
+    VersionResource,
     VersionStatus,
 )
 from greenlight.models.base import table_of
@@ -44,16 +45,19 @@ from greenlight.personas.service import content_of
 _VERSIONS = table_of(PersonaVersion)
 _PROMOTIONS = table_of(Promotion)
 _OUTBOX = table_of(OutboxEvent)
+_LINKS = table_of(VersionResource)
 _VERSION_COLUMNS = tuple(column.key for column in _VERSIONS.columns)
 
 
 def promote_drafts(
-    session: Session, persona: Persona, requests: Sequence[PromotionRequest]
+    session: Session, persona: Persona, requests: Sequence[PromotionRequest], writes: Writes | None = None
 ) -> list[dict[str, Any]]:
     """Promote the current draft once per request, in order; for each, the persona object as it
     stood right after that promotion. The persona row is locked by the caller, and its changes are
     left on the object for the caller's unit of work to write (the engine writes them with its
-    revision bump, one statement). A refusal raises a DomainError before anything is written."""
+    revision bump). The new rows are added to `writes`, for the caller to send with its own (the
+    engine's: in one round trip); without it, they are written here. A refusal raises a
+    DomainError before anything is written."""
     if persona.current_draft_version_id:  # with the draft's connections, which the new versions copy
         production_id = persona.current_production_version_id
         load_versions(
@@ -116,8 +120,11 @@ def promote_drafts(
         answers.append(persona_view(persona, version, draft))
         published.append(version)
         previous = version
+    pending = Writes() if writes is None else writes
     with session.no_autoflush:  # its one read (the draft's connections) needs none of the changes
-        _write(session, production, archived_at, published, promotions, events, draft.id)
+        _write(session, pending, production, archived_at, published, promotions, events, draft.id)
+    if writes is None and not pending.send(session.connection()):
+        raise FencingError(f"persona {persona.id}: a version promoted or archived under the promotion")
     persona.last_version_number = number
     persona.last_event_seq = event_seq
     return answers
@@ -125,6 +132,7 @@ def promote_drafts(
 
 def _write(
     session: Session,
+    writes: Writes,
     production: PersonaVersion | None,
     archived_at: datetime | None,
     published: list[PersonaVersion],
@@ -132,26 +140,21 @@ def _write(
     events: list[dict[str, Any]],
     draft_id: str,
 ) -> None:
-    connection = session.connection()
     # A new version carries the draft's connections: they are its content.
     slots = read_slots(session, draft_id)
-    archive: RowUpdate | None = None
     if production is not None and archived_at is not None:
-        # With the inserts: the database checks "one published version per persona" at the end of
-        # the statement (a deferrable constraint, migration 0006), so their order does not matter.
-        archive = RowUpdate(
-            _VERSIONS, production.id, {"status": VersionStatus.ARCHIVED.value, "updated_at": archived_at}
-        )
-    rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
-    insert_together(connection, [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)], archive)
-    if production is not None and archive is not None:
+        # Before the inserts where statements run in order; where they go together, the database
+        # checks "one published version per persona" at the end of the statement (a deferrable
+        # constraint, migration 0006), so their order does not matter.
+        values = {"status": VersionStatus.ARCHIVED.value, "updated_at": archived_at}
+        writes.before.append(RowUpdate(_VERSIONS, production.id, values))
         set_committed_value(production, "status", VersionStatus.ARCHIVED.value)
         set_committed_value(production, "updated_at", archived_at)
-    if any(slots.values()):
-        write_links(session, [version.id for version in published], slots)
-    else:
-        for version in published:
-            remember_slots(session, version.id, slots)
+    rows = [{column: getattr(version, column) for column in _VERSION_COLUMNS} for version in published]
+    writes.inserts += [(_VERSIONS, rows), (_PROMOTIONS, promotions), (_OUTBOX, events)]
+    writes.inserts.append((_LINKS, link_rows([version.id for version in published], slots)))
+    for version in published:
+        remember_slots(session, version.id, slots)
     # The new production version joins the session as the row now stands, so whoever reads it next
     # in this transaction (the production cache's refill, a later operation) needs no query.
     current = published[-1]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from greenlight import schedules
+from greenlight.bulk import Writes
 from greenlight.models import Operation, Persona
 from greenlight.operations.context import ApplyContext
 from greenlight.outbox import emit
@@ -55,10 +56,13 @@ def promote(ctx: ApplyContext) -> dict[str, Any]:
     return answer
 
 
-def promote_many(session: Session, persona: Persona, operations: Sequence[Operation]) -> list[dict[str, Any]]:
-    """A run of promotions of one persona, in one go (each answer as one at a time would give)."""
+def promote_many(
+    session: Session, persona: Persona, operations: Sequence[Operation], writes: Writes | None = None
+) -> list[dict[str, Any]]:
+    """A run of promotions of one persona, in one go (each answer as one at a time would give); its
+    rows are added to `writes` when given, else written here."""
     requests = [_promotion_request(op) for op in operations]
-    return [{"persona": answer} for answer in promote_drafts(session, persona, requests)]
+    return [{"persona": answer} for answer in promote_drafts(session, persona, requests, writes)]
 
 
 def publish(ctx: ApplyContext) -> dict[str, Any]:
