@@ -68,6 +68,11 @@ def remember_slots(session: Session, version_id: str, state: SlotState) -> None:
     known[version_id] = {slot: list(items) for slot, items in state.items()}
 
 
+def remember_no_links(session: Session, version_id: str) -> None:
+    """The version has no connections (known without reading them)."""
+    remember_slots(session, version_id, _slot_state(()))
+
+
 def link_rows(version_ids: list[str], state: SlotState) -> list[dict[str, Any]]:
     """The rows that give new versions (nothing connected yet) these connections."""
     return [

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Select, bindparam, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, Select, and_, bindparam, func, inspect, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import utcnow
+from greenlight.drafts.connections import remember_no_links
 from greenlight.errors import DomainError, FencingError, NotFound
-from greenlight.models import Operation, OperationStatus, Persona
+from greenlight.models import Operation, OperationStatus, Persona, PersonaVersion, VersionResource
 from greenlight.models.base import table_of
 from greenlight.models.operations import PENDING_STATUSES
 from greenlight.operations.context import ApplyContext, BatchHandler
@@ -42,36 +43,70 @@ def lock_operations(session: Session, operation_ids: list[str]) -> None:
         locked.update(missing)
 
 
-def _next_pending(query: _Query) -> _Query:
-    """The persona's next `size` pending operations, in sequence order, locked."""
+def _next_pending(query: _Query, *locked: Any) -> _Query:
+    """The persona's next `size` pending operations, in sequence order, locked (with `locked`'s
+    rows, when given; else every table's)."""
     return (
         query.where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
         .order_by(Operation.seq)
         .limit(bindparam("size", type_=Integer))
-        .with_for_update()
+        .with_for_update(of=locked or None)
     )
 
 
 # Built once: constructing a statement costs about as much as sending it.
 _NEXT_PENDING = _next_pending(select(Operation))
-# The same, with the persona's row locked by the same statement (one round trip fewer per group).
+
+# The claim also brings the persona's draft and production versions, which most operations read
+# next (one round trip fewer), joined to the first row only: a run of one persona's operations
+# would otherwise carry their content once per row.
+_DRAFT = aliased(PersonaVersion, name="claimed_draft")
+_PRODUCTION = aliased(PersonaVersion, name="claimed_production")
+_EARLIER = aliased(Operation, name="earlier")
+_FIRST_SEQ = (
+    select(func.min(_EARLIER.seq))
+    .where(_EARLIER.persona_id == bindparam("persona_id"), _EARLIER.status.in_(PENDING_STATUSES))
+    .scalar_subquery()
+)
+_FIRST_ROW = Operation.seq == _FIRST_SEQ
+# The persona's revision in the statement's snapshot. Locking can return a newer row (a commit
+# between the snapshot and the lock); the versions joined to it are then the snapshot's, perhaps
+# stale, and the claim drops them.
+_SNAPSHOT_REVISION = select(Persona.revision).where(Persona.id == bindparam("persona_id")).scalar_subquery()
+_DRAFT_HAS_LINKS = (
+    select(VersionResource.id).where(VersionResource.version_id == Persona.current_draft_version_id).exists()
+)
 _NEXT_PENDING_WITH_PERSONA = _next_pending(
-    select(Operation, Persona).join(Persona, Persona.id == Operation.persona_id)
+    select(
+        Operation,
+        Persona,
+        _DRAFT,
+        _PRODUCTION,
+        _SNAPSHOT_REVISION.label("snapshot_revision"),
+        _DRAFT_HAS_LINKS.label("draft_has_links"),
+    )
+    .join(Persona, Persona.id == Operation.persona_id)
+    .outerjoin(_DRAFT, and_(_DRAFT.id == Persona.current_draft_version_id, _FIRST_ROW))
+    .outerjoin(_PRODUCTION, and_(_PRODUCTION.id == Persona.current_production_version_id, _FIRST_ROW)),
+    Operation,
+    Persona,
 )
 
 
 def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[list[Claimed], int]:
     """The persona's next `size` pending operations in sequence order, locked (with the persona's
     row) for this transaction, and the persona's revision: the token this transaction compares and
-    bumps, so a transaction that read a stale view cannot commit."""
+    bumps, so a transaction that read a stale view cannot commit. The persona's draft and
+    production versions come into the session with them."""
     params = {"persona_id": persona_id, "size": size}
     rows = session.execute(_NEXT_PENDING_WITH_PERSONA, params).all()
     locked: set[str] = session.info.setdefault("locked", set())
     persona: Persona | None
     if rows:
-        operations = [op for op, _ in rows]
+        operations = [row[0] for row in rows]
         persona = rows[0][1]
         locked.add(persona_id)
+        _keep_versions(session, persona, rows[0])
     else:  # nothing pending, or operations of a persona that has no row
         operations = list(session.scalars(_NEXT_PENDING, params).all())
         if not operations:
@@ -83,6 +118,17 @@ def claim_in_transaction(session: Session, persona_id: str, size: int) -> tuple[
         persona = _get_locked(session, Persona, persona_id)
     claimed = [Claimed(op.id, op.attempts, op.kind) for op in operations]
     return claimed, int(persona.revision) if persona is not None else 0
+
+
+def _keep_versions(session: Session, persona: Persona, first: Any) -> None:
+    """Keep the claim's versions if they are as current as the locked persona row; else forget
+    them, and whoever needs them reads them again."""
+    versions = [version for version in first[2:4] if version is not None]
+    if first.snapshot_revision != persona.revision:
+        for version in versions:
+            session.expunge(version)
+    elif persona.current_draft_version_id and not first.draft_has_links:
+        remember_no_links(session, persona.current_draft_version_id)
 
 
 _OPERATIONS = table_of(Operation)
