@@ -194,3 +194,46 @@ def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
             _op(r) for r in record_many(session, [(owner, Submission(kinds.PERSONA_PROMOTE, {}, persona))])
         ]
     assert mine.seq == 2
+
+
+def test_a_group_written_in_one_statement_writes_only_what_is_the_callers(services: dict[str, str]) -> None:
+    """A group that needs only its personas' owners checked is one statement on PostgreSQL, which
+    checks them itself: another user's persona, a deleted one, a missing one and an id too long for
+    any row are refused alike, with no number taken, and the rest are numbered in arrival order."""
+    owner, other = make_user(), make_user()
+    persona, deleted = make_persona(owner), make_persona(owner)
+    with unit_of_work() as session:
+        session.execute(sa.update(Persona).where(Persona.id == deleted).values(deleted_at=utcnow()))
+    promote = Submission(kinds.PERSONA_PROMOTE, {}, persona)
+    requests = [
+        (owner, promote),
+        (other, promote),
+        (owner, Submission(kinds.PERSONA_PROMOTE, {}, deleted)),
+        (owner, Submission(kinds.PERSONA_PROMOTE, {}, new_id())),
+        (owner, Submission(kinds.PERSONA_PROMOTE, {}, "x" * 100)),
+        (owner, Submission(kinds.PERSONA_PROMOTE, {"notes": "last"}, persona)),
+    ]
+    with unit_of_work(one_statement=True) as session:
+        results = record_many(session, requests)
+    assert all(isinstance(result, NotFound) for result in results[1:5])
+    first, last = _op(results[0]), _op(results[5])
+    assert (first.seq, last.seq) == (2, 3)
+    with unit_of_work() as session:
+        counters = session.scalars(
+            sa.select(OperationCounter.last_seq)
+            .where(OperationCounter.persona_id.in_([persona, deleted]))
+            .order_by(OperationCounter.persona_id == deleted)
+        ).all()
+        assert counters == [3, 1]
+        stored = session.execute(
+            sa.select(Operation.id, Operation.seq)
+            .where(Operation.persona_id == persona)
+            .order_by(Operation.seq)
+        ).all()
+        assert [tuple(row) for row in stored][1:] == [(first.id, 2), (last.id, 3)]
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other)
+            )
+            == 0
+        )

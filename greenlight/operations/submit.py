@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, insert, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
@@ -44,18 +56,24 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     The upsert's row locks serialise acceptance per persona, so sequence order is commit order.
     Personas are locked in id order, so two batches never wait for each other in a cycle.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    counters = table_of(OperationCounter)
-    values = insert(counters)
-    upsert = values.on_conflict_do_update(
-        index_elements=[counters.c.persona_id],
-        set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
-    ).returning(counters.c.persona_id, counters.c.last_seq)
     # One statement however many personas (executemany with RETURNING is sent as one multi-row
     # INSERT); its compiled form is cached, unlike a VALUES list whose length varies. Core on the
     # session's connection: the ORM's bulk-insert layer only added cost here.
     params = [{"persona_id": persona_id, "last_seq": counts[persona_id]} for persona_id in sorted(counts)]
+    upsert = _counters_upsert(session.get_bind().dialect.name)
     return {row.persona_id: int(row.last_seq) for row in session.connection().execute(upsert, params)}
+
+
+@lru_cache(maxsize=2)
+def _counters_upsert(dialect: str) -> ReturningInsert[tuple[str, int]]:
+    """Built once per dialect: building it cost more than SQLAlchemy's compiled-form cache saves."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    counters = table_of(OperationCounter)
+    values = insert(counters)
+    return values.on_conflict_do_update(
+        index_elements=[counters.c.persona_id],
+        set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
+    ).returning(counters.c.persona_id, counters.c.last_seq)
 
 
 def record(session: Session, user_id: str, submission: Submission) -> tuple[Operation, bool]:
@@ -184,29 +202,42 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         results[index] = (op, True)
         if key is not None:
             earlier[(user_id, key)] = op
-    if created and not _write_operations(session, [op for _, op in created], owner_checked_by_write):
-        ((index, op),) = created  # a group of one, whose write found no persona of the caller's
-        results[index] = NotFound("Persona not found", {"persona_id": op.persona_id})
+    written = (
+        _write_operations(session, [op for _, op in created], owner_checked_by_write) if created else None
+    )
+    if written is not None:
+        for index, op in created:
+            if op.id not in written:  # its write found no persona of the caller's: nothing written
+                results[index] = NotFound("Persona not found", {"persona_id": op.persona_id})
     return [result for result in results if result is not None]
 
 
 def _write_checks_owner(session: Session, requests: Sequence[tuple[str, Submission]]) -> bool:
-    """Whether this group is written by `_record_one`, which checks the persona's owner itself: a
-    group of one on PostgreSQL, for an existing persona, with nothing more to check first."""
-    if len(requests) != 1 or session.get_bind().dialect.name != "postgresql":
-        return False
-    submission = requests[0][1]
-    return submission.persona_id is not None and submission.check is None
+    """Whether this group is written by one statement that checks each persona's owner itself
+    (`_record_owned`): on PostgreSQL, a group whose requests all name an existing persona and have
+    nothing more to check first."""
+    return session.get_bind().dialect.name == "postgresql" and _owned_only(requests)
+
+
+def _owned_only(requests: Sequence[tuple[str, Submission]]) -> bool:
+    """Requests for existing personas with nothing to check but the owner, no key given twice (a
+    request answered with another's operation of the group relies on that one being written)."""
+    keys = [(user_id, s.idempotency_key) for user_id, s in requests if s.idempotency_key is not None]
+    return len(set(keys)) == len(keys) and all(
+        submission.persona_id is not None and submission.check is None for _, submission in requests
+    )
 
 
 _OPERATIONS = table_of(Operation)
 _OPERATION_COLUMNS = tuple(column.key for column in _OPERATIONS.columns)
 
 
-def _write_operations(session: Session, operations: list[Operation], check_owner: bool = False) -> bool:
+def _write_operations(
+    session: Session, operations: list[Operation], check_owner: bool = False
+) -> set[str] | None:
     """Number the operations (each persona's next sequence numbers, in list order) and write them.
-    `check_owner` (a group of one on PostgreSQL): False when the persona is not the caller's, and
-    nothing was written."""
+    `check_owner` (PostgreSQL): only those whose persona is the caller's are written, and the ids of
+    those are returned (None: all of them were written)."""
     connection = session.connection()
     if len(operations) == 1 and connection.dialect.name == "postgresql":
         # The usual group at a steady load: owner check, counter and operation in one statement.
@@ -214,9 +245,22 @@ def _write_operations(session: Session, operations: list[Operation], check_owner
         params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
         seq = (_RECORD_OWNED if check_owner else _RECORD_ONE).execute(connection, params).scalar_one_or_none()
         if seq is None:
-            return False
+            return set()
         op.seq = int(seq)
-        return True
+        return {op.id}
+    if check_owner:
+        params = {
+            f"r{i}_{column}": getattr(op, column)
+            for i, op in enumerate(operations)
+            for column in _OPERATION_COLUMNS
+            if column != "seq"
+        }
+        result = _record_owned(len(operations)).execute(connection, params)
+        numbered = {str(row.id): int(row.seq) for row in result}
+        for op in operations:
+            if op.id in numbered:
+                op.seq = numbered[op.id]
+        return set(numbered)
     counts = Counter(op.persona_id for op in operations)
     last = _advance_counters(session, dict(counts))
     next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
@@ -227,7 +271,77 @@ def _write_operations(session: Session, operations: list[Operation], check_owner
     # of one statement per row).
     rows = [{column: getattr(op, column) for column in _OPERATION_COLUMNS} for op in operations]
     connection.execute(insert(_OPERATIONS).returning(_OPERATIONS.c.id), rows).all()
-    return True
+    return None
+
+
+@lru_cache(maxsize=128)
+def _record_owned(count: int) -> Precompiled:
+    """`count` operations in one statement (PostgreSQL: data-modifying WITHs), each only if its
+    persona is its caller's and not deleted; RETURNING (id, seq) of those written. Each persona's
+    counter is advanced once by its number of operations, in persona id order as
+    `_advance_counters` does (the row locks serialise acceptance per persona, never in a cycle),
+    and its operations numbered in list order."""
+    counters = table_of(OperationCounter)
+    personas = table_of(Persona)
+    columns = [column for column in _OPERATIONS.columns if column.key != "seq"]
+    requested = union_all(
+        *(
+            select(
+                literal_column(str(i), Integer).label("position"),
+                *(bindparam(f"r{i}_{column.key}", type_=column.type).label(column.key) for column in columns),
+            )
+            for i in range(count)
+        )
+    ).cte("requested")
+    # The persona's id from its row: an id that fits no row (too long for the column) is not found.
+    owned = (
+        select(personas.c.id.label("owned_id"), *requested.c)
+        .select_from(requested)
+        .join(
+            personas,
+            and_(
+                personas.c.id == requested.c.persona_id,
+                personas.c.user_id == requested.c.user_id,
+                personas.c.deleted_at.is_(None),
+            ),
+        )
+        .cte("owned")
+    )
+    per_persona = (
+        select(owned.c.owned_id, func.count().label("taken"))
+        .group_by(owned.c.owned_id)
+        .order_by(owned.c.owned_id)
+    )
+    values = pg_insert(counters).from_select(["persona_id", "last_seq"], per_persona)
+    advanced = (
+        values.on_conflict_do_update(
+            index_elements=[counters.c.persona_id],
+            set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
+        )
+        .returning(counters.c.persona_id, counters.c.last_seq)
+        .cte("advanced")
+    )
+    taken = per_persona.subquery("taken")
+    # Each persona's numbers end at its advanced counter: the first of its operations takes the
+    # first of them.
+    seq = (
+        advanced.c.last_seq
+        - taken.c.taken
+        + func.row_number().over(partition_by=owned.c.owned_id, order_by=owned.c.position)
+    )
+    chosen = {column.key: owned.c[column.key] for column in columns} | {"persona_id": owned.c.owned_id}
+    rows = (
+        select(*(chosen[column.key] if column.key != "seq" else seq for column in _OPERATIONS.columns))
+        .select_from(owned)
+        .join(advanced, advanced.c.persona_id == owned.c.owned_id)
+        .join(taken, taken.c.owned_id == owned.c.owned_id)
+    )
+    statement = (
+        insert(_OPERATIONS)
+        .from_select(list(_OPERATION_COLUMNS), rows)
+        .returning(_OPERATIONS.c.id, _OPERATIONS.c.seq)
+    )
+    return Precompiled(statement)
 
 
 def _record_one(owned_only: bool) -> Precompiled:
@@ -278,8 +392,9 @@ _RECORD_OWNED = _record_one(owned_only=True)
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
     """Record a group in one transaction, then enqueue what it created (one message per persona)."""
     try:
-        # A group of one writes in one statement (`_record_one`): no transaction around it.
-        with unit_of_work(one_statement=len(requests) == 1) as session:
+        # A group of one, or of requests that only need their persona's owner checked, writes in
+        # one statement (`_record_one`, `_record_owned`): no transaction around it.
+        with unit_of_work(one_statement=len(requests) == 1 or _owned_only(requests)) as session:
             results = record_many(session, requests)
     except IntegrityError:
         # A concurrent request under one of these keys committed first: one by one, each of them
