@@ -100,6 +100,10 @@ def _timestamp(created: float) -> str:
     return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
 
 
+# Built once: json.dumps with any option set builds an encoder per call, a good part of a line's cost.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, component, then the context."""
 
@@ -122,7 +126,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return redact(json.dumps(entry, default=str, ensure_ascii=False))
+        return redact(_ENCODER.encode(entry))
 
 
 # Loggers that servers configure with their own handlers: send them through ours instead.
@@ -140,6 +144,13 @@ def configure_logging(component: str, level: str | int | None = None) -> None:
     """Send every log line of this process to stderr as JSON."""
     from greenlight.settings import get_settings
 
+    # What a line never shows (JsonFormatter leaves out the standard attributes), so the logging
+    # module need not look it up for every record: the caller's frame above all (about a sixth of
+    # an access line's cost). The logging docs' own "Optimization" advice.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
