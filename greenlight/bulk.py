@@ -9,7 +9,7 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, literal_column, select, update
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import ReturningInsert, Update
 
 from greenlight.models.base import Base
 from greenlight.precompiled import Precompiled
@@ -69,7 +69,7 @@ class Writes:
         matched = _update_each(connection, self.before)
         for table, rows in inserts:
             # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT.
-            connection.execute(insert(table).returning(*table.primary_key.columns), rows).all()
+            connection.execute(_insert_statement(table.name), rows).all()
         return _update_each(connection, self.after) and matched
 
     @staticmethod
@@ -92,7 +92,15 @@ class Writes:
         return all(count == 1 for count in found)
 
 
+@lru_cache(maxsize=32)
+def _insert_statement(name: str) -> ReturningInsert[Any]:
+    table = Base.metadata.tables[name]
+    return insert(table).returning(*table.primary_key.columns)
+
+
+@lru_cache(maxsize=128)
 def _update_statement(shape: _UpdateShape, prefix: str) -> Update:
+    """Built once per shape: building a statement costs about as much as sending it."""
     name, columns, expected = shape
     table = Base.metadata.tables[name]
     (key,) = table.primary_key.columns
