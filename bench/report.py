@@ -94,7 +94,9 @@ def commit() -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
 
     sha = git("rev-parse", "HEAD") or "unknown"
-    dirty = " (uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    # The results file itself does not count: an earlier run of the same session appended to it.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/RESULTS.md")
+    dirty = " (uncommitted changes)" if changed else ""
     return sha + dirty
 
 
