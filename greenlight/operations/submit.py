@@ -239,16 +239,7 @@ def _write_operations(
     `check_owner` (PostgreSQL): only those whose persona is the caller's are written, and the ids of
     those are returned (None: all of them were written)."""
     connection = session.connection()
-    if len(operations) == 1 and connection.dialect.name == "postgresql":
-        # The usual group at a steady load: owner check, counter and operation in one statement.
-        (op,) = operations
-        params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
-        seq = (_RECORD_OWNED if check_owner else _RECORD_ONE).execute(connection, params).scalar_one_or_none()
-        if seq is None:
-            return set()
-        op.seq = int(seq)
-        return {op.id}
-    if check_owner:
+    if check_owner:  # the usual group at a steady load: owner checks, counters, rows in one statement
         params = {
             f"r{i}_{column}": getattr(op, column)
             for i, op in enumerate(operations)
@@ -261,6 +252,12 @@ def _write_operations(
             if op.id in numbered:
                 op.seq = numbered[op.id]
         return set(numbered)
+    if len(operations) == 1 and connection.dialect.name == "postgresql":
+        # Counter and operation in one statement (a create, or a request checked beforehand).
+        (op,) = operations
+        params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
+        op.seq = int(_RECORD_ONE.execute(connection, params).scalar_one())
+        return None
     counts = Counter(op.persona_id for op in operations)
     last = _advance_counters(session, dict(counts))
     next_seq = {persona_id: last[persona_id] - count for persona_id, count in counts.items()}
@@ -344,25 +341,15 @@ def _record_owned(count: int) -> Precompiled:
     return Precompiled(statement)
 
 
-def _record_one(owned_only: bool) -> Precompiled:
+def _record_one() -> Precompiled:
     """WITH advanced AS (upsert the persona's counter by one RETURNING it) INSERT the operation
     with that number: PostgreSQL only (a data-modifying WITH). The counter's row lock serialises
-    acceptance per persona exactly as `_advance_counters` does. `owned_only`: only if the persona
-    is the caller's and not deleted; for someone else's, no row comes back and nothing is written."""
+    acceptance per persona exactly as `_advance_counters` does. No owner check: `_record_owned`
+    does that."""
     counters = table_of(OperationCounter)
-    personas = table_of(Persona)
     one: ColumnElement[int] = literal_column("1", Integer)
     persona_id = bindparam("op_persona_id", type_=counters.c.persona_id.type)
-    owner = bindparam("op_user_id", type_=personas.c.user_id.type)
-    # Owned only: the persona's id comes from its row, so an id that fits no row (too long for the
-    # column, say) is simply not found.
-    numbered = (
-        select(personas.c.id, one).where(
-            personas.c.id == persona_id, personas.c.user_id == owner, personas.c.deleted_at.is_(None)
-        )
-        if owned_only
-        else select(persona_id, one)
-    )
+    numbered = select(persona_id, one)
     advanced = (
         pg_insert(counters)
         .from_select(["persona_id", "last_seq"], numbered)
@@ -385,8 +372,7 @@ def _record_one(owned_only: bool) -> Precompiled:
     return Precompiled(statement)
 
 
-_RECORD_ONE = _record_one(owned_only=False)
-_RECORD_OWNED = _record_one(owned_only=True)
+_RECORD_ONE = _record_one()
 
 
 def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
