@@ -61,7 +61,9 @@ def _body(raw: bytes | None) -> PromoteRequest | None:
     try:
         data = json.loads(raw)
         body = PromoteRequest.model_validate(data) if isinstance(data, dict) else None
-    except (ValueError, ValidationError) as exc:  # ValueError: also UnicodeDecodeError
+    except (ValueError, ValidationError, RecursionError) as exc:
+        # Any body the route's own parsing refuses (bad UTF-8, bad JSON, nesting past the
+        # interpreter's recursion limit) is the route's to answer, with the route's 400.
         raise _RouteDecides from exc
     if body is None or body.scheduled_at is not None:
         raise _RouteDecides

@@ -1,6 +1,7 @@
-"""Where webhooks may go: http(s) only, and never to loopback, private, link-local or metadata
-addresses (IPv4 and IPv6, including IPv4 embedded in IPv6), checked at registration and again at
-send time on every resolved address. ``GREENLIGHT_WEBHOOK_ALLOW_PRIVATE=true`` lifts the address
+"""Where webhooks may go: http(s) only, to public unicast addresses: never loopback, private,
+link-local, metadata or reserved addresses, IPv6 only in global unicast (2000::/3), and never an
+IPv6 form that embeds a refused IPv4 address; checked at registration, on update and again at send
+time on every resolved address. ``GREENLIGHT_WEBHOOK_ALLOW_PRIVATE=true`` lifts the address
 rule (tests, local use)."""
 
 from __future__ import annotations
@@ -16,7 +17,26 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = ("http", "https")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# The only IPv6 space that holds public unicast hosts (RFC 4291); everything else (IPv4-compatible,
+# IPv4-translated, NAT64, ULA, link-local, multicast, unassigned space such as 4000::/3) is refused.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+# Inside 2000::/3 but not public hosts. Python's is_global does not know every one of them
+# (3fff::/20, RFC 9637, came after Python 3.11); 2002::/16 and 2001::/32 are checked by what they embed.
+RESERVED_IN_GLOBAL_V6 = (
+    ipaddress.ip_network("2001:db8::/32"),  # documentation
+    ipaddress.ip_network("3fff::/20"),  # documentation
+    ipaddress.ip_network("2001:2::/48"),  # benchmarking
+    ipaddress.ip_network("2001:10::/28"),  # ORCHID
+    ipaddress.ip_network("2001:20::/28"),  # ORCHIDv2
+)
+# IPv6 forms that carry an IPv4 address in their last 32 bits.
+LOW_32_EMBEDDING = (
+    ipaddress.ip_network("::/96"),  # IPv4-compatible (deprecated)
+    ipaddress.ip_network("::ffff:0:0/96"),  # IPv4-mapped
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # IPv4-translated (SIIT)
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64, well-known prefix
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64, local-use prefix
+)
 
 
 class DestinationRefused(Exception):
@@ -37,17 +57,31 @@ class Destination:
     addresses: tuple[IPAddress, ...]
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64, 6to4,
+    Teredo), if any: a host may route it to that IPv4 address."""
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if int(address) > 1 and any(address in network for network in LOW_32_EMBEDDING):  # not :: or ::1
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _ipv6_refusal(address: ipaddress.IPv6Address) -> str | None:
+    if address not in GLOBAL_UNICAST_V6:
+        return "IPv6 address outside global unicast (2000::/3)"
+    if any(address in network for network in RESERVED_IN_GLOBAL_V6):
+        return "reserved address"
+    return None
+
+
 def refusal(address: IPAddress) -> str | None:
     """Why this address may not receive webhooks, or None when it is a public unicast address."""
-    embedded: IPAddress | None = None
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if address.teredo is not None:
-            embedded = address.teredo[1]
-        if address in NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if embedded is not None:
-        inner = refusal(embedded)
+        embedded = embedded_ipv4(address)
+        inner = refusal(embedded) if embedded is not None else None
         if inner is not None:
             return f"{inner} (embedded in {address})"
     if address.is_loopback:
@@ -58,7 +92,11 @@ def refusal(address: IPAddress) -> str | None:
         return "multicast address"
     if address.is_unspecified:
         return "unspecified address"
-    if address.is_private or not address.is_global:
+    if isinstance(address, ipaddress.IPv6Address):
+        reason = _ipv6_refusal(address)
+        if reason is not None:
+            return reason
+    if address.is_private or address.is_reserved or not address.is_global:
         return "private or reserved address"
     return None
 
