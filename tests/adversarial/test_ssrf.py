@@ -134,8 +134,8 @@ def test_refused_at_registration_and_on_update_through_the_api(strict_api: str, 
 def test_send_time_guard_refuses_before_connecting() -> None:
     """A URL registered while allowed (or whose DNS changed) is checked again on every attempt."""
     with receiver() as hook:
-        loopback_spellings = ("localhost", "2130706433", "0177.0.0.1", "127.1", "0x7f000001", "[::ffff:7f00:1]")
-        for url in (hook.url, *(hook.url.replace("127.0.0.1", host) for host in loopback_spellings)):
+        spellings = ("localhost", "2130706433", "0177.0.0.1", "127.1", "0x7f000001", "[::ffff:7f00:1]")
+        for url in (hook.url, *(hook.url.replace("127.0.0.1", host) for host in spellings)):
             refused = post(url, b"{}", {"webhook-id": "msg_1"}, timeout=2, allow_private=False)
             assert refused.status_code is None and refused.error and "refused" in refused.error
         assert hook.snapshot() == []
