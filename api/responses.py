@@ -271,6 +271,16 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
         {"idempotency_key": "promote-once", "operation_id": OPERATION_EXAMPLE["id"]},
     ),
     "internal_error": error_example("INTERNAL_ERROR", "An unexpected server error occurred."),
+    "scheduled_at_in_past": error_example(
+        "SCHEDULED_AT_IN_PAST",
+        "scheduled_at is in the past; leave it out to promote now",
+        {"scheduled_at": "1970-01-01T00:00:00Z", "max_past_seconds": 60.0},
+    ),
+    "scheduled_at_too_far": error_example(
+        "SCHEDULED_AT_TOO_FAR",
+        "scheduled_at is more than 366 days ahead",
+        {"scheduled_at": "8562-01-01T00:00:00Z", "horizon_days": 366.0},
+    ),
 }
 
 _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
@@ -340,10 +350,36 @@ ProductionEnvelope = envelope_of(
 DiffEnvelope = envelope_of(
     "Diff", dict[str, Any], "`{persona_id, from_version, to_version, changes: [{field, from, to}]}`."
 )
-ScheduleEnvelope = envelope_of(
-    "Schedule", dict[str, Any], "`{id, persona_id, kind, payload, run_at, status, operation_id, ...}`."
-)
-ScheduleListEnvelope = envelope_of("ScheduleList", list[dict[str, Any]], "Scheduled promotions.")
+
+
+class ScheduleObject(BaseModel):
+    """A promotion (or publish) scheduled to run at ``run_at``."""
+
+    id: str
+    persona_id: str
+    kind: str = Field(description="What runs when due: persona.promote or version.publish")
+    payload: dict[str, Any] = Field(description="The promotion's options (notes, version, ...)")
+    run_at: str
+    status: Literal["scheduled", "submitted", "cancelled"]
+    operation_id: str | None = Field(description="The promotion's operation, once submitted")
+    created_at: str
+    updated_at: str
+
+
+ScheduleEnvelope = envelope_of("Schedule", ScheduleObject, "A scheduled promotion.")
+ScheduleListEnvelope = envelope_of("ScheduleList", list[ScheduleObject], "Scheduled promotions.")
+# A promotion with `scheduled_at` answers 202 with its schedule once recorded, or with the
+# operation that records it while that is still queued.
+ACCEPTED_OR_SCHEDULED: ResponseDocs = {
+    202: {
+        **ACCEPTED[202],
+        "model": OperationEnvelope | ScheduleEnvelope,
+        "description": "Accepted: the operation is queued (poll the `Location`), or, with `scheduled_at`, "
+        "the scheduled promotion once recorded.",
+    }
+}
+# The 422 examples of the promotions that take `scheduled_at`.
+SCHEDULE_REFUSALS: dict[int, tuple[str, ...]] = {422: ("scheduled_at_in_past", "scheduled_at_too_far")}
 ProposalListEnvelope = envelope_of(
     "ProposalList",
     list[dict[str, Any]],

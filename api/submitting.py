@@ -20,6 +20,7 @@ from greenlight.operations import kinds
 from greenlight.operations.query import get_operation
 from greenlight.operations.submit import Submission
 from greenlight.personas.service import get_version
+from greenlight.schedules import check_run_at
 from workers.dispatch import CeleryDispatcher
 
 dispatcher = CeleryDispatcher()
@@ -27,9 +28,16 @@ dispatcher = CeleryDispatcher()
 group_commit = GroupCommit(dispatcher)
 
 
-def _version_exists(number: int) -> Callable[[Session, Persona], None]:
+def _checks(version: int | None, run_at: datetime | None) -> Callable[[Session, Persona], None] | None:
+    """What to check of a new request (a replay answers with its operation, checked back then)."""
+    if version is None and run_at is None:
+        return None
+
     def check(session: Session, persona: Persona) -> None:
-        get_version(session, persona, number)
+        if run_at is not None:
+            check_run_at(run_at, utcnow())
+        if version is not None:
+            get_version(session, persona, version)
 
     return check
 
@@ -42,6 +50,7 @@ async def submit_for_persona(
     idempotency_key: str | None,
     *,
     version: int | None = None,
+    run_at: datetime | None = None,
 ) -> Operation:
     """404 at once for a persona (or version) the caller cannot see; otherwise record and enqueue."""
     submission = Submission(
@@ -49,7 +58,7 @@ async def submit_for_persona(
         payload=payload,
         persona_id=persona_id,
         idempotency_key=idempotency_key,
-        check=_version_exists(version) if version is not None else None,
+        check=_checks(version, run_at),
     )
     return await group_commit.submit(principal.user_id, submission)
 
@@ -64,11 +73,18 @@ async def submit_promotion(
     run_at: datetime | None = None,
     version: int | None = None,
 ) -> tuple[Operation, bool]:
-    """A promotion now, or (True) a schedule operation that will submit it at `run_at`."""
-    if run_at is not None and run_at > utcnow():
+    """A promotion now, or (True) a schedule operation that will submit it at `run_at`. Whether it is
+    a schedule depends on the request alone, never on the clock, so a replay is the same request."""
+    if run_at is not None:
         schedule = {"kind": kind, "payload": payload, "run_at": run_at.isoformat()}
         op = await submit_for_persona(
-            principal, persona_id, kinds.PROMOTION_SCHEDULE, schedule, idempotency_key, version=version
+            principal,
+            persona_id,
+            kinds.PROMOTION_SCHEDULE,
+            schedule,
+            idempotency_key,
+            version=version,
+            run_at=run_at,
         )
         return op, True
     return await submit_for_persona(

@@ -3,7 +3,7 @@ submitted as operations when due by a periodic task."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,10 +12,32 @@ from sqlalchemy.orm import Session
 from greenlight.clock import isoformat, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
-from greenlight.errors import Conflict, NotFound
+from greenlight.errors import Conflict, NotFound, Unprocessable
 from greenlight.models import Persona, ScheduledPromotion, ScheduleStatus
 from greenlight.operations.submit import Submission, record
 from greenlight.outbox import emit
+from greenlight.settings import get_settings
+
+
+def check_run_at(run_at: datetime, now: datetime) -> None:
+    """A new schedule's time: up to the allowed clock skew in the past (due at once), and no
+    further ahead than the horizon. Further back is a 422 (a mistyped year must not reach production
+    at once), and so is past the horizon; each names the bound."""
+    settings = get_settings()
+    earliest = now - timedelta(seconds=settings.schedule_max_past_seconds)
+    latest = now + timedelta(days=settings.schedule_horizon_days)
+    if run_at < earliest:
+        raise Unprocessable(
+            "scheduled_at is in the past; leave it out to promote now",
+            {"scheduled_at": isoformat(run_at), "max_past_seconds": settings.schedule_max_past_seconds},
+            code="SCHEDULED_AT_IN_PAST",
+        )
+    if run_at > latest:
+        raise Unprocessable(
+            f"scheduled_at is more than {settings.schedule_horizon_days:g} days ahead",
+            {"scheduled_at": isoformat(run_at), "horizon_days": settings.schedule_horizon_days},
+            code="SCHEDULED_AT_TOO_FAR",
+        )
 
 
 def schedule_to_dict(schedule: ScheduledPromotion) -> dict[str, Any]:

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # Personas one drain message takes in turn (the API asks for the personas of a group at once).
     drain_personas_per_message: int = Field(default=8, ge=1)
     schedule_interval_seconds: float = 1.0
+    # A scheduled_at up to this far in the past means "now" (clock skew); further back is a 422.
+    schedule_max_past_seconds: float = Field(default=60.0, ge=0)
+    # How far ahead a promotion may be scheduled.
+    schedule_horizon_days: float = Field(default=366.0, gt=0)
     proposal_ttl_seconds: float = 7 * 24 * 3600
     expire_interval_seconds: float = 60.0
     broker_visibility_timeout_seconds: int = 3600

@@ -25,7 +25,9 @@ from api.inputs import UtcDatetime
 from api.outcomes import envelope, respond
 from api.responses import (
     ACCEPTED,
+    ACCEPTED_OR_SCHEDULED,
     READ_ERRORS,
+    SCHEDULE_REFUSALS,
     WRITE_ERRORS,
     DiffEnvelope,
     PersonaEnvelope,
@@ -80,7 +82,7 @@ async def read_version(persona_id: str, number: VersionNumber, principal: Curren
     "/versions/{number:int}/publish",
     summary="Publish a draft version in place (promote it)",
     response_model=PersonaEnvelope,
-    responses=ACCEPTED | WRITE_ERRORS,
+    responses=ACCEPTED_OR_SCHEDULED | error_responses(400, 401, 404, 409, 422, 500, extra=SCHEDULE_REFUSALS),
 )
 async def publish(
     request: Request,

@@ -21,7 +21,9 @@ from api.deps import (
 from api.outcomes import envelope, respond
 from api.responses import (
     ACCEPTED,
+    ACCEPTED_OR_SCHEDULED,
     READ_ERRORS,
+    SCHEDULE_REFUSALS,
     WRITE_ERRORS,
     OperationEnvelope,
     PersonaEnvelope,
@@ -127,7 +129,8 @@ async def update_draft(
     "previous one is archived. Waits for the outcome by default (up to 30 s); "
     "`Prefer: respond-async` answers 202 with the operation at once.",
     response_model=PersonaEnvelope,
-    responses=ACCEPTED | error_responses(400, 401, 404, 409, 422, 500, extra={400: ("no_draft_version",)}),
+    responses=ACCEPTED_OR_SCHEDULED
+    | error_responses(400, 401, 404, 409, 422, 500, extra={400: ("no_draft_version",), **SCHEDULE_REFUSALS}),
 )
 async def promote(
     request: Request,
