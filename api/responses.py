@@ -347,9 +347,45 @@ PromotionPageEnvelope = envelope_of(
 ProductionEnvelope = envelope_of(
     "Production", dict[str, Any], "`{persona_id, user_id, version, resources}`: what agents run."
 )
-DiffEnvelope = envelope_of(
-    "Diff", dict[str, Any], "`{persona_id, from_version, to_version, changes: [{field, from, to}]}`."
-)
+
+
+class DiffLineObject(BaseModel):
+    op: Literal["equal", "delete", "insert"]
+    text: str
+
+
+class TooLargeObject(BaseModel):
+    """Why a text change was not compared line by line: its sizes and the comparison's budget."""
+
+    from_lines: int
+    to_lines: int
+    from_chars: int
+    to_chars: int
+    max_lines: int
+    max_chars: int
+    message: str
+
+
+class DiffChange(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    field: str
+    from_: Any = Field(alias="from", description="The value in the first version")
+    to: Any = Field(description="The value in the second version")
+    lines: list[DiffLineObject] | None = Field(
+        description="A text field's change line by line; null for other fields or when too large"
+    )
+    too_large: TooLargeObject | None = Field(description="Set when the texts were too large to compare")
+
+
+class DiffObject(BaseModel):
+    persona_id: str
+    from_version: int
+    to_version: int
+    changes: list[DiffChange]
+
+
+DiffEnvelope = envelope_of("Diff", DiffObject, "Field-by-field difference between two versions.")
 
 
 class ScheduleObject(BaseModel):

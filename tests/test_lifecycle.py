@@ -72,7 +72,15 @@ def test_publish_archive_unarchive_rollback(client: httpx.Client, auth: dict[str
     assert versions[0]["personality_prompt"] == "one" and versions[-1]["personality_prompt"] == "three"
 
     diff = client.get(f"/v1/personas/{pid}/versions/1/diff/3", headers=auth).json()["data"]
-    assert diff["changes"] == [{"field": "personality_prompt", "from": "one", "to": "three"}]
+    assert diff["changes"] == [
+        {
+            "field": "personality_prompt",
+            "from": "one",
+            "to": "three",
+            "lines": [{"op": "delete", "text": "one"}, {"op": "insert", "text": "three"}],
+            "too_large": None,
+        }
+    ]
     assert client.post(f"/v1/personas/{pid}/versions/3/unarchive", headers=auth).status_code == 422
     assert client.post(f"/v1/personas/{pid}/versions/9/unarchive", headers=auth).status_code == 404
 

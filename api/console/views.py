@@ -6,8 +6,6 @@ changes go through the same operation submissions as the API.
 
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,7 @@ from greenlight.operations import kinds
 from greenlight.operations.query import get_operation, is_terminal
 from greenlight.personas import history
 from greenlight.personas.diff import diff_versions
+from greenlight.personas.line_diff import Comparison, as_text, compare_texts
 from greenlight.personas.listing import list_personas, promoters, promotion_of_operation, user_names
 from greenlight.personas.service import get_owned_persona, get_version, list_versions
 
@@ -80,14 +79,6 @@ def _items(value: Any, names: dict[str, str]) -> list[dict[str, Any]] | None:
     return None
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-
-
 def _items_cell(
     items: list[dict[str, Any]], other: list[dict[str, Any]] | None, mark: str, single: bool
 ) -> dict[str, Any]:
@@ -117,7 +108,7 @@ def cell(value: Any, names: dict[str, str] | None = None) -> dict[str, Any]:
     items = _items(value, names or {})
     if items is not None:
         return _items_cell(items, None, "", _is_item(value))
-    return _lines_cell([{"text": line, "mark": ""} for line in _text(value).splitlines()])
+    return _lines_cell([{"text": line, "mark": ""} for line in as_text(value).splitlines()])
 
 
 def side_by_side(
@@ -132,14 +123,21 @@ def side_by_side(
             _items_cell(left_items, right_items, "del", single),
             _items_cell(right_items, left_items, "add", single),
         )
-    left_lines, right_lines = _text(a).splitlines(), _text(b).splitlines()
-    left: list[dict[str, str]] = []
-    right: list[dict[str, str]] = []
-    matcher = difflib.SequenceMatcher(a=left_lines, b=right_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        same = tag == "equal"
-        left += [{"text": line, "mark": "" if same else "del"} for line in left_lines[i1:i2]]
-        right += [{"text": line, "mark": "" if same else "add"} for line in right_lines[j1:j2]]
+    return compared_cells(compare_texts(as_text(a), as_text(b)))
+
+
+def compared_cells(comparison: Comparison) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A line comparison as two cells; one too large to compare says so, with the sizes, on both."""
+    if comparison["lines"] is None:
+        too_large = {"kind": "too_large", "message": (comparison["too_large"] or {}).get("message", "")}
+        return too_large, too_large
+    lines = comparison["lines"]
+    left = [
+        {"text": c["text"], "mark": "" if c["op"] == "equal" else "del"} for c in lines if c["op"] != "insert"
+    ]
+    right = [
+        {"text": c["text"], "mark": "" if c["op"] == "equal" else "add"} for c in lines if c["op"] != "delete"
+    ]
     return _lines_cell(left), _lines_cell(right)
 
 
@@ -251,7 +249,9 @@ def compare_tab(
     )
     rows = []
     for change in diff["changes"]:
-        left, right = side_by_side(change["from"], change["to"])
+        # Text fields come compared already (the API's diff and this page share that comparison).
+        compared = change["lines"] is not None or change["too_large"] is not None
+        left, right = compared_cells(change) if compared else side_by_side(change["from"], change["to"])
         rows.append({"field": change["field"], "label": label(change["field"]), "left": left, "right": right})
     context["diff"] = {"from": a, "to": b, "rows": rows}
     return context
