@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ from greenlight.models import (
     VersionResource,
 )
 from greenlight.models.operations import PENDING_STATUSES
+from tests.conftest import new_key
 from tests.support import wait_until
 
 # Routes anyone may call without a key.
@@ -111,3 +114,76 @@ def footprint(user_id: str) -> dict[str, int]:
     }
     with unit_of_work() as session:
         return {name: int(session.scalar(query) or 0) for name, query in queries.items()}
+
+
+@dataclass(frozen=True)
+class Tenant:
+    key: str
+    auth: dict[str, str]
+    user_id: str
+    persona_id: str  # draft v1, archived v2, production v3, a pending scheduled promotion
+    schedule_id: str
+    operation_id: str
+    draft_id: str  # a composable draft (seed 002)
+    entry_id: str  # a dormant proposal on it
+    webhook_id: str  # an endpoint (on a closed port) ...
+    delivery_id: str  # ... and one of its deliveries
+
+
+def make_tenant(http: httpx.Client) -> Tenant:
+    """A user with one of everything, each id real (made through the API, settled)."""
+    key = new_key()
+    auth = {"authorization": key, "Prefer": "wait=20"}
+
+    def ok(response: httpx.Response) -> Any:
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    webhook_id = ok(http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=auth))["data"][
+        "id"
+    ]
+    pid = ok(http.post("/v1/personas", json={"name": "Mine"}, headers=auth))["data"]["id"]
+    ok(http.post(f"/v1/personas/{pid}/versions/promote", headers=auth))
+    ok(http.post(f"/v1/personas/{pid}/versions/promote", headers=auth))
+    ok(http.patch(f"/v1/personas/{pid}/draft", json={"personality_prompt": "next"}, headers=auth))
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    schedule = ok(
+        http.post(f"/v1/personas/{pid}/versions/promote", json={"scheduled_at": later}, headers=auth)
+    )
+    draft = ok(http.post("/persona/draft", json={"name": "Composable"}, headers=auth))
+    proposal = ok(
+        http.post(
+            "/persona/draft", json={"draft_id": draft["draft_id"], "soft": True, "name": "P"}, headers=auth
+        )
+    )
+    user_id = user_id_of(key)
+    deliveries: list[dict[str, Any]] = []
+
+    def delivered() -> bool:
+        deliveries[:] = ok(http.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=auth))["data"]["items"]
+        return bool(deliveries)
+
+    wait_until(delivered, timeout=30, interval=0.1)
+    return Tenant(
+        key=key,
+        auth={"authorization": key, "Prefer": "respond-async"},
+        user_id=user_id,
+        persona_id=pid,
+        schedule_id=schedule["data"]["id"],
+        operation_id=_latest_operation(user_id),
+        draft_id=draft["draft_id"],
+        entry_id=proposal["idempotency_key"],
+        webhook_id=webhook_id,
+        delivery_id=deliveries[0]["id"],
+    )
+
+
+def _latest_operation(user_id: str) -> str:
+    with unit_of_work() as session:
+        return str(
+            session.scalar(
+                sa.select(Operation.id)
+                .where(Operation.user_id == user_id)
+                .order_by(Operation.created_at.desc())
+            )
+        )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import queue
 import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,87 +21,25 @@ import sqlalchemy as sa
 
 from greenlight.db import unit_of_work
 from greenlight.keys import authenticate, revoke_key
-from greenlight.models import ApiKey, Base, Operation
+from greenlight.models import ApiKey, Base
 from greenlight.settings import get_settings
-from tests.abuse_support import PUBLIC_ROUTES, api_routes, error_of, footprint, settle, user_id_of
+from tests.abuse_support import (
+    PUBLIC_ROUTES,
+    Tenant,
+    api_routes,
+    error_of,
+    footprint,
+    make_tenant,
+    settle,
+    user_id_of,
+)
 from tests.api_helpers import wait_operation
 from tests.conftest import new_key
-from tests.support import ARTIFACTS, Process, wait_until
+from tests.notify_support import SSEClient
+from tests.support import ARTIFACTS, Process
 
 Request = tuple[str, str, dict[str, Any]]  # method, url, httpx keyword arguments
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@dataclass(frozen=True)
-class Tenant:
-    key: str
-    auth: dict[str, str]
-    user_id: str
-    persona_id: str  # draft v1, archived v2, production v3, a pending scheduled promotion
-    schedule_id: str
-    operation_id: str
-    draft_id: str  # a composable draft (seed 002)
-    entry_id: str  # a dormant proposal on it
-    webhook_id: str  # an endpoint (on a closed port) ...
-    delivery_id: str  # ... and one of its deliveries
-
-
-def _tenant(http: httpx.Client) -> Tenant:
-    key = new_key()
-    auth = {"authorization": key, "Prefer": "wait=20"}
-
-    def ok(response: httpx.Response) -> Any:
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    webhook_id = ok(http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=auth))["data"][
-        "id"
-    ]
-    pid = ok(http.post("/v1/personas", json={"name": "Mine"}, headers=auth))["data"]["id"]
-    ok(http.post(f"/v1/personas/{pid}/versions/promote", headers=auth))
-    ok(http.post(f"/v1/personas/{pid}/versions/promote", headers=auth))
-    ok(http.patch(f"/v1/personas/{pid}/draft", json={"personality_prompt": "next"}, headers=auth))
-    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-    schedule = ok(
-        http.post(f"/v1/personas/{pid}/versions/promote", json={"scheduled_at": later}, headers=auth)
-    )
-    draft = ok(http.post("/persona/draft", json={"name": "Composable"}, headers=auth))
-    proposal = ok(
-        http.post(
-            "/persona/draft", json={"draft_id": draft["draft_id"], "soft": True, "name": "P"}, headers=auth
-        )
-    )
-    user_id = user_id_of(key)
-    deliveries: list[dict[str, Any]] = []
-
-    def delivered() -> bool:
-        deliveries[:] = ok(http.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=auth))["data"]["items"]
-        return bool(deliveries)
-
-    wait_until(delivered, timeout=30, interval=0.1)
-    return Tenant(
-        key=key,
-        auth={"authorization": key, "Prefer": "respond-async"},
-        user_id=user_id,
-        persona_id=pid,
-        schedule_id=schedule["data"]["id"],
-        operation_id=_latest_operation(user_id),
-        draft_id=draft["draft_id"],
-        entry_id=proposal["idempotency_key"],
-        webhook_id=webhook_id,
-        delivery_id=deliveries[0]["id"],
-    )
-
-
-def _latest_operation(user_id: str) -> str:
-    with unit_of_work() as session:
-        return str(
-            session.scalar(
-                sa.select(Operation.id)
-                .where(Operation.user_id == user_id)
-                .order_by(Operation.created_at.desc())
-            )
-        )
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +50,12 @@ def http(api_url: str, module_worker: Process, notifications_worker: Process) ->
 
 @pytest.fixture(scope="module")
 def owner(http: httpx.Client) -> Tenant:
-    return _tenant(http)
+    return make_tenant(http)
 
 
 @pytest.fixture(scope="module")
 def intruder(http: httpx.Client) -> Tenant:
-    return _tenant(http)
+    return make_tenant(http)
 
 
 def _missing() -> str:
@@ -277,6 +216,56 @@ def test_someone_elses_ids_answer_exactly_like_missing_ones(
     settle(owner.user_id)
     assert footprint(owner.user_id) == owner_before
     assert _snapshot(http, owner) == state_before
+
+
+# Routes that take no id, and what keeps each tenant's data its own there (checked below).
+ROUTES_WITHOUT_IDS = {
+    ("POST", "/v1/personas"): "creates the caller's own persona",
+    ("POST", "/persona/draft"): "creates or patches the caller's own draft (ids in bodies: body_id_cases)",
+    ("GET", "/persona/flags"): "the flag catalogue: the same for everyone, nobody's data",
+    ("GET", "/v1/events"): "the caller's events only; someone else's persona_id is a 404",
+    ("GET", "/v1/webhooks"): "the caller's endpoints only",
+    ("POST", "/v1/webhooks"): "creates the caller's own endpoint",
+}
+
+
+def test_routes_without_ids_show_and_touch_only_the_callers_data(
+    http: httpx.Client, api_url: str, owner: Tenant, intruder: Tenant
+) -> None:
+    with_ids = {route for route in api_routes() if "{" in route[1]}
+    assert api_routes() - with_ids - PUBLIC_ROUTES == set(ROUTES_WITHOUT_IDS), "every route needs a row"
+    settle(owner.user_id)
+    owner_before, state_before = footprint(owner.user_id), _snapshot(http, owner)
+    hooks_before = http.get("/v1/webhooks", headers=owner.auth).json()["data"]
+    stream = SSEClient(api_url, {"authorization": intruder.key}, {"last_event_id": "0"})
+    try:
+        mine = http.post("/v1/personas", json={"name": "Intruder's"}, headers=intruder.auth)
+        assert mine.status_code in (201, 202), mine.text
+        draft = http.post("/persona/draft", json={"name": "Intruder's draft"}, headers=intruder.auth)
+        assert draft.status_code in (200, 202), draft.text
+        hook = http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/i"}, headers=intruder.auth)
+        assert hook.status_code == 201, hook.text
+        listed = http.get("/v1/webhooks", headers=intruder.auth).json()["data"]
+        assert owner.webhook_id not in {item["id"] for item in listed}
+        flags = [http.get("/persona/flags", headers=t.auth).json() for t in (owner, intruder)]
+        assert flags[0] == flags[1]
+        theirs = http.get("/v1/events", params={"persona_id": owner.persona_id}, headers=intruder.auth)
+        missing = http.get("/v1/events", params={"persona_id": _missing()}, headers=intruder.auth)
+        assert theirs.status_code == missing.status_code == 404
+        assert error_of(theirs)["message"] == error_of(missing)["message"]
+        settle(intruder.user_id)
+        seen = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                seen.append(stream.next(timeout=2))
+        assert seen, "the stream replayed nothing: the check below would prove nothing"
+        assert {event.data.get("persona_id") for event in seen}.isdisjoint({owner.persona_id})
+    finally:
+        stream.close()
+    settle(owner.user_id)
+    assert footprint(owner.user_id) == owner_before
+    assert _snapshot(http, owner) == state_before
+    assert http.get("/v1/webhooks", headers=owner.auth).json()["data"] == hooks_before
 
 
 def _fill(path: str) -> str:
