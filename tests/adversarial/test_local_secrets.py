@@ -159,6 +159,33 @@ def test_no_password_on_the_command_line_of_any_process_of_make_run(stack: Runni
     assert httpx.get(f"{stack.flower}/api/workers", auth=stack.flower_auth, timeout=10).status_code == 200
 
 
+def test_greenlight_flower_keeps_its_password_off_its_command_line(services: dict[str, str]) -> None:
+    """As compose runs it: `greenlight flower` becomes Flower (exec), the password in its environment."""
+    port, password = free_port(), f"pw-{uuid.uuid4().hex}"
+    env = {**os.environ, "GREENLIGHT_FLOWER_PORT": str(port), "GREENLIGHT_FLOWER_PASSWORD": password}
+    env["GREENLIGHT_FLOWER_USER"] = "ops"
+    flower = subprocess.Popen(
+        [str(BIN / "greenlight"), "flower"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/healthcheck", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return flower.poll() is not None  # exited: the assertions below say why
+
+        wait_until(up, timeout=60, interval=0.2)
+        command_line = _command_lines(flower.pid)[flower.pid]
+        assert "flower" in command_line and password not in command_line, command_line
+        assert httpx.get(f"{base}/api/workers", timeout=10).status_code == 401
+        assert httpx.get(f"{base}/api/workers", auth=("ops", password), timeout=10).status_code == 200
+    finally:
+        flower.terminate()
+        flower.wait(timeout=15)
+
+
 def test_the_embedded_redis_asks_for_its_password_and_every_client_gives_it(stack: RunningStack) -> None:
     parts = urlsplit(stack.redis_url)
     assert parts.hostname and parts.port
