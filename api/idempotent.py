@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from greenlight.db import unit_of_work
-from greenlight.idempotency import fingerprint, remember, replay
+from greenlight.idempotency import CurrentSecret, fingerprint, remember, replay, replayed_body
 from greenlight.keys import Principal
 
 
@@ -25,15 +25,29 @@ async def idempotent_change(
     status_code: int,
     work: Callable[..., Any],
     *args: Any,
+    current_secret: CurrentSecret | None = None,
 ) -> JSONResponse:
-    """Run ``work(session, user_id, *args)`` once per key; answer ``{data, errors: null}``."""
+    """Run ``work(session, user_id, *args)`` once per key; answer ``{data, errors: null}``.
+
+    An answer with a secret is stored without it; ``current_secret`` lets a replay give it again
+    while it is still the resource's secret (greenlight/idempotency.py).
+    """
     request_hash = fingerprint(f"{request.method} {request.url.path}", None, body or {})
 
     def run() -> tuple[int, dict[str, Any]]:
         for _ in range(3):
             try:
                 with unit_of_work() as session:
-                    return _once(session, principal.user_id, key, request_hash, status_code, work, *args)
+                    return _once(
+                        session,
+                        principal.user_id,
+                        key,
+                        request_hash,
+                        status_code,
+                        current_secret,
+                        work,
+                        *args,
+                    )
             except IntegrityError:
                 if key is None:
                     raise
@@ -50,12 +64,13 @@ def _once(
     key: str | None,
     request_hash: str,
     status_code: int,
+    current_secret: CurrentSecret | None,
     work: Callable[..., Any],
     *args: Any,
 ) -> tuple[int, dict[str, Any]]:
     stored = replay(session, user_id, key, request_hash)
     if stored is not None:
-        return stored.status_code, stored.body
+        return stored.status_code, replayed_body(session, stored, current_secret)
     answer = {"data": work(session, user_id, *args), "errors": None}
     remember(session, user_id, key, request_hash, status_code, answer)
     return status_code, answer

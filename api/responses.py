@@ -504,7 +504,8 @@ WebhookEnvelope = envelope_of(
     "Webhook",
     dict[str, Any],
     "`{id, url, event_types, enabled, description, secret?, created_at, ...}`; `secret` only on creation "
-    "and rotation.",
+    "and rotation. A retry with their `Idempotency-Key` answers the secret while it is still the endpoint's "
+    "current one, else `secret: null` (rotated again or deleted since).",
 )
 WebhookListEnvelope = envelope_of("WebhookList", list[dict[str, Any]], "Your webhook endpoints.")
 DeliveryEnvelope = envelope_of(

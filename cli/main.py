@@ -131,7 +131,8 @@ def beat(schedule: str) -> None:
     """Run Celery beat (the sweeper's clock). Run exactly one per deployment."""
     from greenlight.processes import beat_command
 
-    os.makedirs(os.path.dirname(os.path.abspath(schedule)), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(schedule)), mode=0o700, exist_ok=True)
+    os.umask(0o077)  # the schedule file it creates is its user's alone (kept across the exec)
     _exec(beat_command(schedule))
 
 
@@ -139,14 +140,16 @@ def beat(schedule: str) -> None:
 @click.option("--address", default="127.0.0.1", show_default=True, help="Interface Flower listens on.")
 def flower(address: str) -> None:
     """Run Flower with basic auth (a password is generated and printed when none is set)."""
-    from greenlight.embedded import flower_command
+    from greenlight.embedded import flower_child, flower_password
+    from greenlight.settings import get_settings
 
-    command, password_note = flower_command(address)
-    if password_note:
-        click.echo(password_note, err=True)
-    _exec(command)
+    password, generated = flower_password()
+    if generated:
+        click.echo(f"Flower user {get_settings().flower_user} password {password}", err=True)
+    child = flower_child(address, password)
+    _exec(child.command, child.env)
 
 
-def _exec(command: list[str]) -> None:
+def _exec(command: list[str], env: dict[str, str] | None = None) -> None:
     """Replace this process, so signals reach the server directly (e.g. docker stop)."""
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, os.environ if env is None else env)

@@ -6,6 +6,7 @@ transaction through ``unit_of_work``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sqlite3
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from greenlight.settings import get_settings
@@ -74,11 +75,19 @@ def _keep_long_statements_parsed() -> None:
     _queries._query2pg = functools.lru_cache(maxsize=1024)(_queries._query2pg_nocache)
 
 
+def _create_private(path: str) -> None:
+    """A database file (and its directory) that Greenlight creates is its user's alone; SQLite gives
+    the -wal and -shm files the database file's mode. A file that exists already is left as it is."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _create_private(path)
         # Several processes write one file: wait for the lock instead of failing at once. Pooled
         # (SQLAlchemy's default for a file): a new connection re-reads the schema and runs the
         # pragmas, about a millisecond per unit of work. Never shared across a fork (below).

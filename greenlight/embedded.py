@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -34,32 +35,48 @@ def redis_server_binary() -> str:
 
 
 class EmbeddedRedis:
-    """A redis-server process on a loopback port, with no persistence: like a restartable broker."""
+    """A redis-server process on a loopback port, with no persistence: like a restartable broker.
+
+    It requires a password generated here (other local users can reach a loopback port, and console
+    sessions live in it), given to the server on its standard input, never on its command line;
+    ``url`` carries it to the clients.
+    """
 
     def __init__(self, port: int | None = None, workdir: str | None = None):
         self.port = port or free_port()
         self.workdir = workdir or tempfile.mkdtemp(prefix="greenlight-redis-")
+        self.password = secrets.token_urlsafe(24)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def config(self) -> str:
+        """redis.conf lines (values quoted: the directory may hold spaces)."""
+        settings = {
+            "port": str(self.port),
+            "bind": "127.0.0.1",
+            "requirepass": self.password,
+            "save": "",
+            "appendonly": "no",
+            "maxmemory-policy": "noeviction",
+            "dir": self.workdir,
+        }
+        return "".join(f"{name} {_quoted(value)}\n" for name, value in settings.items())
 
     def start(self) -> EmbeddedRedis:
-        Path(self.workdir).mkdir(parents=True, exist_ok=True)
+        Path(self.workdir).mkdir(mode=0o700, parents=True, exist_ok=True)
+        # "-": the configuration is read from standard input, until it is closed.
         self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--maxmemory-policy", "noeviction",
-                "--dir", self.workdir,
-            ],
+            [redis_server_binary(), "-"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
+        assert self.process.stdin is not None
+        self.process.stdin.write(self.config().encode())
+        self.process.stdin.close()
         client = redis.Redis.from_url(self.url)
         deadline = time.monotonic() + 10
         while True:
@@ -85,36 +102,53 @@ class EmbeddedRedis:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def stack_commands(flower_auth: str) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Child:
+    """A process of the local stack: its command line and its environment."""
+
+    command: list[str]
+    env: dict[str, str]
+
+    def start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, env=self.env)
+
+
+def stack_children(flower_password: str) -> dict[str, Child]:
     from greenlight.processes import ALL_QUEUES, api_command, beat_command, worker_command
 
+    env = os.environ.copy()
     return {
-        "api": api_command(),
-        "worker": worker_command(queues=ALL_QUEUES),
-        "beat": beat_command(str(Path("var") / "celerybeat-schedule")),
-        "flower": flower_command("127.0.0.1", flower_auth)[0],
+        "api": Child(api_command(), env),
+        "worker": Child(worker_command(queues=ALL_QUEUES), env),
+        "beat": Child(beat_command(str(Path("var") / "celerybeat-schedule")), env),
+        "flower": flower_child("127.0.0.1", flower_password),
     }
 
 
-def flower_command(address: str, basic_auth: str | None = None) -> tuple[list[str], str | None]:
-    """Flower never runs open: credentials from settings, or a generated password (returned to print)."""
+def flower_password() -> tuple[str, bool]:
+    """The configured password, or a generated one (True: print it, no one else knows it)."""
+    configured = get_settings().flower_password
+    return (configured, False) if configured else (secrets.token_urlsafe(12), True)
+
+
+def flower_child(address: str, password: str) -> Child:
+    """Flower, never open: basic auth in its environment (``FLOWER_BASIC_AUTH``, which Flower reads
+    itself), not on its command line, which every local user can read in ``ps``."""
     settings = get_settings()
-    note = None
-    if basic_auth is None:
-        password = settings.flower_password
-        if not password:
-            password = secrets.token_urlsafe(12)
-            note = f"Flower user {settings.flower_user} password {password}"
-        basic_auth = f"{settings.flower_user}:{password}"
     command = [
         _bin("celery"), "-A", "workers.app", "flower", f"--port={settings.flower_port}",
-        f"--address={address}", f"--basic-auth={basic_auth}",
+        f"--address={address}",
     ]  # fmt: skip
-    return command, note
+    return Child(command, {**os.environ, "FLOWER_BASIC_AUTH": f"{settings.flower_user}:{password}"})
 
 
 @contextlib.contextmanager
@@ -142,16 +176,18 @@ def _ensure_key() -> str:
 def run_stack() -> None:
     from greenlight import migrate
 
-    Path("var").mkdir(exist_ok=True)
+    # What the stack writes (var/, the database, Redis's directory, beat's schedule) is its user's alone.
+    os.umask(0o077)
+    Path("var").mkdir(mode=0o700, exist_ok=True)
     settings = get_settings()
     with _redis_for_stack() as redis_url:
         os.environ["GREENLIGHT_REDIS_URL"] = redis_url
         get_settings.cache_clear()
         migrate.upgrade()
         key = _ensure_key()
-        password = settings.flower_password or secrets.token_urlsafe(12)
-        commands = stack_commands(f"{settings.flower_user}:{password}")
-        children = {name: subprocess.Popen(cmd, env=os.environ.copy()) for name, cmd in commands.items()}
+        password, _ = flower_password()
+        stack = stack_children(password)
+        children = {name: child.start() for name, child in stack.items()}
         print(
             "\nGreenlight is running.\n"
             f"  API:     http://{settings.api_host}:{settings.api_port}  (docs at /docs)\n"
@@ -166,10 +202,10 @@ def run_stack() -> None:
             "Ctrl-C stops everything.\n",
             flush=True,
         )
-        _supervise(children, commands)
+        _supervise(children, stack)
 
 
-def _supervise(children: dict[str, subprocess.Popen[bytes]], commands: dict[str, list[str]]) -> None:
+def _supervise(children: dict[str, subprocess.Popen[bytes]], stack: dict[str, Child]) -> None:
     """Keep every child running until Ctrl-C: a crashed worker or beat is started again, as a
     process supervisor would in production (kombu can crash a worker when Redis goes away)."""
     stopping = False
@@ -186,7 +222,7 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], commands: dict[str,
                 if child.poll() is not None and not stopping:
                     print(f"{name} exited with {child.returncode}; starting it again", file=sys.stderr)
                     time.sleep(1.0)
-                    children[name] = subprocess.Popen(commands[name], env=os.environ.copy())
+                    children[name] = stack[name].start()
             time.sleep(0.2)
     finally:
         for child in children.values():

@@ -1,10 +1,19 @@
 """Idempotency keys: validation, the request fingerprint that detects a reused key, and the stored
-answers of synchronous requests (operations are their own record: see operations/submit.py)."""
+answers of synchronous requests (operations are their own record: see operations/submit.py).
+
+A stored answer never holds a secret (a webhook's signing secret, answered on creation and
+rotation): ``data.secret`` is stored as null, with the secret's SHA-256 beside the answer. A replay
+gives the secret again only while the resource's current secret, read from the resource itself, is
+still the one first answered; once it was rotated (or the resource deleted) it answers
+``"secret": null``.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +23,12 @@ from greenlight.errors import IdempotencyKeyReused, InvalidRequest
 from greenlight.models.idempotency import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+SECRET_FIELD = "secret"
+# Beside data and errors in a stored body, never in an answer.
+_WITHHELD = "withheld_secret_sha256"
+
+# The current secret of the resource an answer's data names, for this user; None if it has none.
+CurrentSecret = Callable[[Session, str, dict[str, Any]], str | None]
 
 
 def validate_key(key: str | None) -> str | None:
@@ -58,9 +73,36 @@ def remember(
 ) -> None:
     """Store the answer in the same transaction as the change: both happen, or neither."""
     if key is not None:
+        stored = withhold_secret(body)
         session.add(
             IdempotencyRecord(
-                user_id=user_id, key=key, request_hash=request_hash, status_code=status_code, body=body
+                user_id=user_id, key=key, request_hash=request_hash, status_code=status_code, body=stored
             )
         )
         session.flush()
+
+
+def withhold_secret(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as it may be stored: ``data.secret`` null, its SHA-256 kept beside."""
+    data = body.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get(SECRET_FIELD), str):
+        return body
+    return {**body, "data": {**data, SECRET_FIELD: None}, _WITHHELD: _digest(data[SECRET_FIELD])}
+
+
+def replayed_body(
+    session: Session, record: IdempotencyRecord, current: CurrentSecret | None
+) -> dict[str, Any]:
+    """A stored answer as a retry gets it: the secret filled in from its resource while unchanged."""
+    body = dict(record.body)
+    digest = body.pop(_WITHHELD, None)
+    if digest is None or current is None:
+        return body
+    secret = current(session, record.user_id, body["data"])
+    if secret is not None and hmac.compare_digest(_digest(secret), digest):
+        body["data"] = {**body["data"], SECRET_FIELD: secret}
+    return body
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -117,13 +117,13 @@ def start_api(
 
 
 def start_flower(basic_auth: str) -> tuple[Process, str]:
-    """Flower against the test broker, as `greenlight flower` runs it (basic auth on)."""
+    """Flower against the test broker, as `greenlight flower` runs it (basic auth on, given in its
+    environment: never on a command line)."""
     port = free_port()
     args = [
         str(BIN / "celery"), "-A", "workers.app", "flower", f"--port={port}", "--address=127.0.0.1",
-        f"--basic-auth={basic_auth}",
     ]  # fmt: skip
-    flower = Process("flower", args)
+    flower = Process("flower", args, {"FLOWER_BASIC_AUTH": basic_auth})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

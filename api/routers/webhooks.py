@@ -90,7 +90,9 @@ async def create_webhook(
     request: Request, body: WebhookCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
 ) -> Response:
     sent = body.model_dump(mode="json")
-    return await idempotent_change(request, principal, idempotency_key, sent, 201, _create, body)
+    return await idempotent_change(
+        request, principal, idempotency_key, sent, 201, _create, body, current_secret=endpoints.current_secret
+    )
 
 
 @router.get(
@@ -150,7 +152,16 @@ async def delete_webhook(
 async def rotate_secret(
     request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return await idempotent_change(request, principal, idempotency_key, None, 200, _rotate, webhook_id)
+    return await idempotent_change(
+        request,
+        principal,
+        idempotency_key,
+        None,
+        200,
+        _rotate,
+        webhook_id,
+        current_secret=endpoints.current_secret,
+    )
 
 
 @router.get(

@@ -138,6 +138,14 @@ def rotate_secret(
     return endpoint, endpoint.secret
 
 
+def current_secret(session: Session, user_id: str, answer: dict[str, Any]) -> str | None:
+    """The secret of the endpoint an answer describes, if it still exists (for an idempotent replay)."""
+    try:
+        return get_endpoint(session, user_id, str(answer.get("id"))).secret
+    except NotFound:
+        return None
+
+
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     """The current secret first, then the previous one while its rotation window lasts."""
     found = [endpoint.secret]
