@@ -27,6 +27,7 @@ from greenlight.models import ApiKey, User
 from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
 from greenlight.tracked_cache import CacheUnavailable, TrackedCache
+from greenlight.upsert import insert_missing
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,10 @@ def hash_key(raw: str) -> str:
 
 
 def get_or_create_user(session: Session, name: str) -> User:
+    """The user of this name, created if new, even by two callers at once (greenlight/upsert.py)."""
+    insert_missing(session, User, {"name": name}, ("name",))
     user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        user = User(name=name)
-        session.add(user)
-        session.flush()
+    assert user is not None  # inserted above, or by the transaction the insert waited for
     return user
 
 

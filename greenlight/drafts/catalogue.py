@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from greenlight.models import Resource
+from greenlight.upsert import insert_missing
 
 NAMESPACE = uuid.UUID("6f1c4f5e-4c1b-4d2a-9a51-0b7f3e0c2a11")
 FLAG_KIND = "flag"
@@ -64,14 +65,13 @@ def ensure_catalogue(session: Session) -> None:
     for option in all_options():
         if option["id"] not in present:
             value = option_value(option["type"], option["value"])
-            session.add(
-                Resource(
-                    id=option["id"],
-                    user_id=None,
-                    kind=FLAG_KIND,
-                    value=value,
-                    value_hash=value_hash(value),
-                    meta={"type": option["type"], "value": option["value"]},
-                )
-            )
-    session.flush()
+            # Two processes migrating at once both insert the new options: the second leaves them.
+            row = {
+                "id": option["id"],
+                "user_id": None,
+                "kind": FLAG_KIND,
+                "value": value,
+                "value_hash": value_hash(value),
+                "meta": {"type": option["type"], "value": option["value"]},
+            }
+            insert_missing(session, Resource, row, ("id",))

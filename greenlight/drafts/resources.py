@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from greenlight.drafts import catalogue
 from greenlight.errors import Unprocessable
 from greenlight.models import Resource
+from greenlight.upsert import insert_missing
 
 
 @dataclass(frozen=True)
@@ -128,17 +129,21 @@ def _check_id(
 
 
 def get_or_create(session: Session, user_id: str, kind: str, text: str) -> Resource:
-    """Identical text of the same kind for the same user reuses the existing row."""
+    """Identical text of the same kind for the same user reuses the existing row, even when another
+    request brings the same text at the same instant (greenlight/upsert.py)."""
     digest = catalogue.value_hash(text)
+    insert_missing(
+        session,
+        Resource,
+        {"user_id": user_id, "kind": kind, "value": text, "value_hash": digest},
+        ("user_id", "kind", "value_hash"),
+    )
     found = session.scalar(
         select(Resource).where(
             Resource.user_id == user_id, Resource.kind == kind, Resource.value_hash == digest
         )
     )
-    if found is None:
-        found = Resource(user_id=user_id, kind=kind, value=text, value_hash=digest)
-        session.add(found)
-        session.flush()
+    assert found is not None  # inserted above, or by the transaction the insert waited for
     return found
 
 
