@@ -1,5 +1,6 @@
-"""Idempotency-Key for synchronous mutating endpoints: the change and its stored answer commit
-together, so a retry with the same key gets the same answer and changes nothing again."""
+"""Idempotency-Key for synchronous mutating endpoints: the key is claimed first, and the change and
+its stored answer commit with the claim, so a retry with the same key (concurrent or later) gets the
+same answer and changes nothing again."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from greenlight.db import unit_of_work
-from greenlight.idempotency import CurrentSecret, fingerprint, remember, replay, replayed_body
+from greenlight.idempotency import CurrentSecret, claim, fingerprint, remember, replayed_body
 from greenlight.keys import Principal
 
 
@@ -35,24 +35,10 @@ async def idempotent_change(
     request_hash = fingerprint(f"{request.method} {request.url.path}", None, body or {})
 
     def run() -> tuple[int, dict[str, Any]]:
-        for _ in range(3):
-            try:
-                with unit_of_work() as session:
-                    return _once(
-                        session,
-                        principal.user_id,
-                        key,
-                        request_hash,
-                        status_code,
-                        current_secret,
-                        work,
-                        *args,
-                    )
-            except IntegrityError:
-                if key is None:
-                    raise
-                # A concurrent request with the same key committed first: answer with its record.
-        raise RuntimeError("idempotency key race did not settle")  # pragma: no cover
+        with unit_of_work() as session:
+            return _once(
+                session, principal.user_id, key, request_hash, status_code, current_secret, work, *args
+            )
 
     status, answer = await run_in_threadpool(run)
     return JSONResponse(answer, status_code=status)
@@ -68,9 +54,9 @@ def _once(
     work: Callable[..., Any],
     *args: Any,
 ) -> tuple[int, dict[str, Any]]:
-    stored = replay(session, user_id, key, request_hash)
+    stored = claim(session, user_id, key, request_hash)
     if stored is not None:
         return stored.status_code, replayed_body(session, stored, current_secret)
     answer = {"data": work(session, user_id, *args), "errors": None}
-    remember(session, user_id, key, request_hash, status_code, answer)
+    remember(session, user_id, key, status_code, answer)
     return status_code, answer

@@ -16,11 +16,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from greenlight.errors import IdempotencyKeyReused, InvalidRequest
 from greenlight.models.idempotency import IdempotencyRecord
+from greenlight.upsert import insert_missing
 
 MAX_KEY_LENGTH = 255
 SECRET_FIELD = "secret"
@@ -53,33 +54,45 @@ def fingerprint(kind: str, target: str | None, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def replay(session: Session, user_id: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
-    """The stored answer of an earlier identical request under this key; 422 if the key was
-    used for a different request."""
+def claim(session: Session, user_id: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
+    """Take the key for this request, as the first write of its transaction; or, when an earlier
+    request holds it, that request's stored answer (422 if it was a different request).
+
+    The claim is an insert that a concurrent holder of the key makes wait until it commits
+    (greenlight/upsert.py): a retry sent while the first is still running waits for its answer, as
+    the IETF Idempotency-Key draft allows, and never makes a second change. Nobody else ever sees
+    the claimed row before ``remember`` fills it in, in the same transaction.
+    """
     if validate_key(key) is None:
+        return None
+    claimed = insert_missing(
+        session,
+        IdempotencyRecord,
+        {"user_id": user_id, "key": key, "request_hash": request_hash, "status_code": 0, "body": {}},
+        ("user_id", "key"),
+    )
+    if claimed:
         return None
     record = session.scalar(
         select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
     )
-    if record is not None and record.request_hash != request_hash:
+    assert record is not None  # the holder the claim waited for committed it
+    if record.request_hash != request_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request", {"idempotency_key": key}
         )
     return record
 
 
-def remember(
-    session: Session, user_id: str, key: str | None, request_hash: str, status_code: int, body: dict[str, Any]
-) -> None:
-    """Store the answer in the same transaction as the change: both happen, or neither."""
+def remember(session: Session, user_id: str, key: str | None, status_code: int, body: dict[str, Any]) -> None:
+    """Store the answer in the claimed row, in the same transaction as the change: both happen, or
+    neither (a refusal rolls the claim back too, so a retry tries again)."""
     if key is not None:
-        stored = withhold_secret(body)
-        session.add(
-            IdempotencyRecord(
-                user_id=user_id, key=key, request_hash=request_hash, status_code=status_code, body=stored
-            )
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+            .values(status_code=status_code, body=withhold_secret(body))
         )
-        session.flush()
 
 
 def withhold_secret(body: dict[str, Any]) -> dict[str, Any]:
