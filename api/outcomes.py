@@ -16,7 +16,7 @@ from greenlight import logs
 from greenlight.errors import error_from_dict
 from greenlight.keys import Principal
 from greenlight.models import Operation, OperationStatus
-from greenlight.operations.query import get_operation, operation_to_dict
+from greenlight.operations.query import get_operation, is_terminal, operation_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,25 @@ async def respond(
     log.debug(
         "operation %s %s", op.kind, op.status, extra={"kind": op.kind, "status": op.status, "wait": wait}
     )
-    if wait > 0:
+    if wait <= 0:
+        # Asked not to wait: the 202 with the operation, whatever its progress, so a replay after
+        # the outcome answers as the first request was answered (with the operation as it is now).
+        return accepted(request, op)
 
-        async def load() -> Operation:
-            return await in_transaction(get_operation, principal.user_id, op.id)
+    async def load() -> Operation:
+        return await in_transaction(get_operation, principal.user_id, op.id)
 
-        op = await waiter.wait(op.id, wait, load)
-    if op.status == OperationStatus.SUCCEEDED.value:
-        return on_success(op.result or {})
+    op = await waiter.wait(op.id, wait, load)
+    if is_terminal(op):
+        return outcome(op, on_success)
+    return accepted(request, op)
+
+
+def outcome(op: Operation, on_success: Callable[[dict[str, Any]], Response]) -> Response:
+    """A finished operation's answer: its success, or its refusal raised as the domain error."""
     if op.status == OperationStatus.FAILED.value:
         raise error_from_dict(op.error or {})
-    return accepted(request, op)
+    return on_success(op.result or {})
 
 
 def envelope(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:

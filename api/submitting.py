@@ -92,15 +92,14 @@ async def submit_promotion(
     ), False
 
 
-def _decided_answer(session: Session, user_id: str, entry_id: str, accept: bool) -> dict[str, Any] | None:
-    """The recorded answer when this decision was already made; a 409 when the other one was."""
+def _decision(session: Session, user_id: str, entry_id: str, accept: bool) -> Operation | None:
+    """The operation that made this decision when it was already made; a 409 when the other one was."""
     entry = drafts.get_entry(session, user_id, entry_id)
     conflict = drafts.recorded_conflict(entry, accept)
     if conflict is not None:
         raise conflict
     if entry.status in drafts.DECIDED and entry.decision_operation_id:
-        op = get_operation(session, user_id, entry.decision_operation_id)
-        return dict((op.result or {}).get("draft") or {})
+        return get_operation(session, user_id, entry.decision_operation_id)
     return None
 
 
@@ -111,12 +110,12 @@ def _entry_persona(session: Session, user_id: str, entry_id: str) -> str:
 
 async def submit_ack(
     principal: Principal, entry_id: str, accept: bool, reason: str | None, force: bool
-) -> Operation | dict[str, Any]:
-    """Accept or reject a dormant proposal: the operation, or the recorded answer when this very
-    decision was already made (a 409 when the opposite one was)."""
-    recorded = await in_transaction(_decided_answer, principal.user_id, entry_id, accept)
-    if recorded is not None:
-        return recorded
+) -> Operation:
+    """Accept or reject a dormant proposal: its operation, the one that made this very decision
+    when it was already made (answered like any replay), or a 409 when the opposite one was."""
+    decided = await in_transaction(_decision, principal.user_id, entry_id, accept)
+    if decided is not None:
+        return decided
     persona_id = await in_transaction(_entry_persona, principal.user_id, entry_id)
     submission = Submission(
         kinds.DRAFT_ACK,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
-from api.outcomes import envelope, respond
+from api.outcomes import envelope, outcome, respond
 from api.responses import (
     ACCEPTED_PLAIN,
     READ_ERRORS,
@@ -87,7 +87,7 @@ async def _patch(
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False
 
 
-async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Operation | dict[str, Any]:
+async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Operation:
     if body.accept is None or body.idempotency_key is None:
         raise InvalidRequest("An ack needs both idempotency_key and accept", code="INVALID_ACK")
     if body.change_fields() or body.soft or body.draft_id:
@@ -114,11 +114,11 @@ async def patch_persona_draft(
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     validate_key(idempotency_key)  # an ack does not use the header, but a bad one is still refused
     if body.idempotency_key is not None or body.accept is not None:
-        outcome = await _ack(body, principal)
-        if isinstance(outcome, dict):
-            return JSONResponse(outcome)
-        return await respond(request, principal, outcome, wait, _draft_answer, waiter)
-    op, _ = await _patch(body, principal, idempotency_key)
+        ack = await _ack(body, principal)
+        return await respond(request, principal, ack, wait, _draft_answer, waiter)
+    op, inline = await _patch(body, principal, idempotency_key)
+    if inline:  # a new draft is made within its request: its outcome, whatever `Prefer` asks
+        return outcome(op, _draft_answer)
     return await respond(request, principal, op, wait, _draft_answer, waiter)
 
 
