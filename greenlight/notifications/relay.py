@@ -19,6 +19,7 @@ from greenlight.clock import utcnow
 from greenlight.models import DeliveryStatus, OutboxCursor, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from greenlight.notifications.events import type_matches
 from greenlight.settings import Settings, get_settings
+from greenlight.upsert import insert_missing
 
 CURSOR_ID = 1
 
@@ -37,19 +38,26 @@ def has_unrelayed(session: Session) -> bool:
 
 def _lock_cursor(session: Session, now: datetime) -> int:
     """Take the relay's row lock (first statement: a write, so SQLite takes its write lock too)."""
+    last = _touch_cursor(session, now)
+    if last is None:
+        # No row (a schema made without the migration): start after whatever is already numbered.
+        # Two relays may both find none: the second's insert waits for the first's and leaves it.
+        start = session.scalar(select(func.max(OutboxEvent.global_seq))) or 0
+        row = {"id": CURSOR_ID, "last_seq": start, "updated_at": now}
+        insert_missing(session, OutboxCursor, row, ("id",))
+        last = _touch_cursor(session, now)
+        assert last is not None
+    return last
+
+
+def _touch_cursor(session: Session, now: datetime) -> int | None:
     last = session.execute(
         update(OutboxCursor)
         .where(OutboxCursor.id == CURSOR_ID)
         .values(updated_at=now)
         .returning(OutboxCursor.last_seq)
     ).scalar_one_or_none()
-    if last is not None:
-        return int(last)
-    # No row (a schema made without the migration): start after whatever is already numbered.
-    start = session.scalar(select(func.max(OutboxEvent.global_seq))) or 0
-    session.add(OutboxCursor(id=CURSOR_ID, last_seq=start, updated_at=now))
-    session.flush()
-    return int(start)
+    return None if last is None else int(last)
 
 
 def _next_events(session: Session, limit: int) -> list[OutboxEvent]:
