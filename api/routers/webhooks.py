@@ -30,6 +30,8 @@ from workers.dispatch import CeleryDispatcher
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 dispatcher = CeleryDispatcher()
+# A change by id that takes an Idempotency-Key: a malformed key is a 400.
+KEYED_ERRORS = error_responses(400, 401, 404, 422, 500)
 
 
 def _create(session: Session, user_id: str, body: WebhookCreate) -> dict[str, Any]:
@@ -135,7 +137,7 @@ async def update_webhook(
     "/{webhook_id}",
     summary="Delete a webhook endpoint and its delivery log",
     response_model=WebhookEnvelope,
-    responses=READ_ERRORS,
+    responses=KEYED_ERRORS,
 )
 async def delete_webhook(
     request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
@@ -147,7 +149,7 @@ async def delete_webhook(
     "/{webhook_id}/rotate-secret",
     summary="Rotate the signing secret (the old one signs too for a while)",
     response_model=WebhookEnvelope,
-    responses=READ_ERRORS,
+    responses=KEYED_ERRORS,
 )
 async def rotate_secret(
     request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
