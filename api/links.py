@@ -36,14 +36,18 @@ def _persona_links(data: str) -> list[Link]:
         Link("draft_version", ("get", f"{PERSONA}/versions/{{number}}"), {**pid, "number": draft}),
         Link("publish_draft", ("post", f"{PERSONA}/versions/{{number}}/publish"), {**pid, "number": draft}),
         Link("production_version", ("get", f"{PERSONA}/versions/{{number}}"), {**pid, "number": production}),
-        Link("unarchive", ("post", f"{PERSONA}/versions/{{number}}/unarchive"), {**pid, "number": production}),
+        Link(
+            "unarchive", ("post", f"{PERSONA}/versions/{{number}}/unarchive"), {**pid, "number": production}
+        ),
         Link("diff", ("get", f"{PERSONA}/versions/{{a}}/diff/{{b}}"), {**pid, "a": production, "b": draft}),
         Link("promotions", ("get", f"{PERSONA}/promotions"), pid),
         Link("production", ("get", f"{PERSONA}/production"), pid),
         Link("scheduled_promotions", ("get", f"{PERSONA}/scheduled-promotions"), pid),
         Link("proposals", ("get", f"{PERSONA}/proposals"), pid),
         Link("events", ("get", "/v1/events"), {"persona_id": f"$response.body#{data}/id"}),
-        Link("retell_publish", ("post", "/publish-agent-version/{agent_id}"), {"agent_id": pid["persona_id"]}),
+        Link(
+            "retell_publish", ("post", "/publish-agent-version/{agent_id}"), {"agent_id": pid["persona_id"]}
+        ),
         Link(
             "draft_form",
             ("get", "/persona/draft/{draft_id}"),

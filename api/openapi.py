@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.errors import ErrorStyle, style_for
+from api.inputs import document_text_rule
 from api.links import with_links
 from api.responses import DOCUMENTED_MODELS, NAMED_EXAMPLES, guard_responses
 
@@ -81,9 +82,12 @@ def _with_guard_responses(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _without_null_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+def _parameters_as_validated(schema: dict[str, Any]) -> dict[str, Any]:
+    """No parameter is null, and no path or query string holds a NUL (the guard refuses it)."""
     for _, operation in _operations(schema):
         for parameter in operation.get("parameters", []):
+            if parameter["in"] in ("path", "query"):
+                document_text_rule(parameter.get("schema", {}))
             options = parameter.get("schema", {}).get("anyOf")
             if options and {"type": "null"} in options:
                 kept = [option for option in options if option != {"type": "null"}]
@@ -102,7 +106,7 @@ def install(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            schema = _with_guard_responses(_without_null_parameters(_with_bearer_alternative(schema)))
+            schema = _with_guard_responses(_parameters_as_validated(_with_bearer_alternative(schema)))
             app.openapi_schema = with_links(_with_examples_as_written(schema))
         return app.openapi_schema
 

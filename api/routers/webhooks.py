@@ -23,8 +23,10 @@ from api.responses import (
     error_responses,
 )
 from api.webhook_schemas import WebhookCreate, WebhookUpdate
-from greenlight.errors import InvalidRequest
+from greenlight.digits import POSITION_PATTERN
+from greenlight.models import DeliveryStatus
 from greenlight.notifications import delivery, endpoints
+from greenlight.notifications.delivery import MAX_PAGE
 from greenlight.notifications.endpoints import EndpointChanges, endpoint_to_dict
 from workers.dispatch import CeleryDispatcher
 
@@ -50,11 +52,7 @@ def _read(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
 
 
 def _update(session: Session, user_id: str, webhook_id: str, body: WebhookUpdate) -> dict[str, Any]:
-    sent = body.model_dump(exclude_unset=True)
-    for name in ("url", "enabled"):
-        if name in sent and sent[name] is None:
-            raise InvalidRequest(f"{name} cannot be null", {"field": name})
-    changes = EndpointChanges(**sent)
+    changes = EndpointChanges(**body.model_dump(exclude_unset=True))  # url, enabled: never null
     return endpoint_to_dict(endpoints.update_endpoint(session, user_id, webhook_id, changes))
 
 
@@ -175,9 +173,22 @@ async def rotate_secret(
 async def list_deliveries(
     webhook_id: str,
     principal: CurrentPrincipal,
-    limit: int | None = Query(default=None, description="Page size, 1 to 100 (default 50)"),
-    cursor: str | None = Query(default=None, description="`next_cursor` from the previous page"),
-    status: str | None = Query(default=None, description="pending, sending, succeeded or failed"),
+    # Documented here, checked by the domain (400 with its own messages).
+    limit: int | None = Query(
+        default=None,
+        description=f"Page size, 1 to {MAX_PAGE} (default 50)",
+        json_schema_extra={"minimum": 1, "maximum": MAX_PAGE},
+    ),
+    cursor: str | None = Query(
+        default=None,
+        description="`next_cursor` from the previous page",
+        json_schema_extra={"pattern": POSITION_PATTERN},
+    ),
+    status: str | None = Query(
+        default=None,
+        description="pending, sending, succeeded or failed",
+        json_schema_extra={"enum": [s.value for s in DeliveryStatus]},
+    ),
 ) -> Response:
     return envelope(await in_transaction(_deliveries, principal.user_id, webhook_id, limit, cursor, status))
 
