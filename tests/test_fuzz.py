@@ -45,7 +45,7 @@ def test_served_schema_is_the_one_fuzzed(api_url: str) -> None:
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
-def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str) -> None:
+def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str, tmp_path: Path) -> None:
     seed = int(os.environ.get("GREENLIGHT_FUZZ_SEED") or secrets.randbelow(2**31))
     print(f"schemathesis seed {seed}: replay with GREENLIGHT_FUZZ_SEED={seed}", file=sys.stderr)
     command = [
@@ -53,7 +53,8 @@ def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str) -> None:
         "--seed", str(seed), "--header", f"authorization: {fuzz_key}", "--output-truncate", "false",
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": str(CONFIG.parent.parent)}
-    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT)
+    # Run elsewhere: schemathesis keeps a cache in its working directory.
+    run = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=RUN_TIMEOUT)
     report = run.stdout + run.stderr
     if run.returncode != 0 or MISSING_LINKS in report:
         pytest.fail(f"seed {seed}: GREENLIGHT_FUZZ_SEED={seed} replays it\n{report[-30000:]}", pytrace=False)
