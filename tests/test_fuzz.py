@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from api.main import app
 from greenlight.db import unit_of_work
 from greenlight.models import Operation
+from greenlight.notifications import endpoints
 from tests.abuse_support import settle, user_id_of
 from tests.conftest import new_key
 from tests.support import BIN, Process
@@ -36,8 +38,15 @@ MISSING_LINKS = "No links point to"
 
 
 @pytest.fixture(scope="module")
-def fuzz_key(api_url: str, module_worker: Process) -> str:
-    return new_key("fuzzer")
+def fuzz_key(api_url: str, module_worker: Process) -> Iterator[str]:
+    key = new_key("fuzzer")
+    yield key
+    # The fuzzer's endpoints (on a closed loopback port) would take every event of its personas and
+    # keep the webhook workers of later tests busy retrying them: delete them with their deliveries.
+    user_id = user_id_of(key)
+    with unit_of_work() as session:
+        for endpoint in endpoints.list_endpoints(session, user_id):
+            endpoints.delete_endpoint(session, user_id, endpoint.id)
 
 
 def test_served_schema_is_the_one_fuzzed(api_url: str) -> None:
