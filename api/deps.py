@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.waiter import OperationWaiter
 from greenlight.db import unit_of_work
+from greenlight.idempotency import MAX_KEY_LENGTH
 from greenlight.keys import Principal, principal_cache
 from greenlight.settings import get_settings
 
@@ -41,7 +42,13 @@ async def current_principal(authorization: str | None = Security(api_key_header)
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Same key, same request: one effect, the same answer."),
+    Header(
+        alias="Idempotency-Key",
+        description="Same key, same request: one effect, the same answer. "
+        f"1 to {MAX_KEY_LENGTH} characters, no control characters (else 400 INVALID_IDEMPOTENCY_KEY).",
+        # Documented, not enforced here: greenlight/idempotency.py refuses with its own 400.
+        json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[^\\x00-\\x1f\\x7f]+$"},
+    ),
 ]
 IfMatch = Annotated[
     str | None,

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 # Containers inside containers, counted from the body itself; generous for pathway conditions.
 MAX_DEPTH = 64
@@ -47,8 +47,41 @@ def check_json(value: Any, where: str = "body", depth: int = 0) -> None:
             check_json(item, inner, depth + 1)
 
 
+# Documents _check_text's NUL rule on every string of a request body's schema.
+NO_NUL = "^[^\\x00]*$"
+
+
+def document_text_rule(node: Any) -> None:
+    """Add NO_NUL to every string schema inside ``node`` that has no pattern or format of its own."""
+    if isinstance(node, list):
+        for item in node:
+            document_text_rule(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "string" and "pattern" not in node and "format" not in node:
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            document_text_rule(value)
+
+
+def _document_body(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    not_null: frozenset[str] = getattr(model, "NOT_NULL", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf")
+        if name in not_null and options and {"type": "null"} in options:
+            kept = [option for option in options if option != {"type": "null"}]
+            field.pop("anyOf")
+            field.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            field.pop("default", None)  # left out, never null
+    document_text_rule(schema)
+
+
 class RequestBody(BaseModel):
-    """Base of every request body: checks the raw input before the fields are validated."""
+    """Base of every request body: checks the raw input before the fields are validated.
+
+    Its schema says so too: no NUL in any string; fields in ``NOT_NULL`` may be left out, not null.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_document_body)
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,11 @@
 - Examples: FastAPI drops every ``null`` from the document, which would turn Bland's
   ``{"data": null, "errors": [...]}`` into a body the API never sends; the examples are
   put back as they were written.
+- The request guard (api/guard.py) answers before any route: 400 for a NUL in the URL on every
+  operation, 413 for an oversized body on every operation that takes one, in the route's error
+  shape; documented here, in one place, as the guard applies them.
+- Links (api/links.py) from the answers that create resources to the operations using their ids.
+- Optional parameters are left out, never sent as null: their schema is the value's alone.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.responses import DOCUMENTED_MODELS, NAMED_EXAMPLES
+from api.errors import ErrorStyle, style_for
+from api.inputs import document_text_rule
+from api.links import with_links
+from api.responses import DOCUMENTED_MODELS, NAMED_EXAMPLES, guard_responses
 
 API_KEY_SCHEME = "ApiKey"
 BEARER_SCHEME = "Bearer"
@@ -52,6 +60,42 @@ def _with_examples_as_written(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _operations(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(path, op) for path, item in schema.get("paths", {}).items() for op in item.values()]
+
+
+def _with_guard_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    for path, operation in _operations(schema):
+        style = style_for(path)
+        if style is ErrorStyle.CONSOLE:
+            continue
+        guarded = guard_responses(style, takes_body="requestBody" in operation)
+        responses = operation.setdefault("responses", {})
+        for status, doc in guarded.items():
+            if status in responses:  # the route documents it already: add the guard's example
+                examples = responses[status].get("content", {}).get("application/json", {}).get("examples")
+                extra = doc["content"]["application/json"].get("examples", {})
+                if examples is not None:
+                    examples.update(extra)
+            else:
+                responses[status] = doc
+    return schema
+
+
+def _parameters_as_validated(schema: dict[str, Any]) -> dict[str, Any]:
+    """No parameter is null, and no path or query string holds a NUL (the guard refuses it)."""
+    for _, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] in ("path", "query"):
+                document_text_rule(parameter.get("schema", {}))
+            options = parameter.get("schema", {}).get("anyOf")
+            if options and {"type": "null"} in options:
+                kept = [option for option in options if option != {"type": "null"}]
+                rest = {k: v for k, v in parameter["schema"].items() if k != "anyOf"}
+                parameter["schema"] = {**(kept[0] if len(kept) == 1 else {"anyOf": kept}), **rest}
+    return schema
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -62,7 +106,8 @@ def install(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            app.openapi_schema = _with_examples_as_written(_with_bearer_alternative(schema))
+            schema = _with_guard_responses(_parameters_as_validated(_with_bearer_alternative(schema)))
+            app.openapi_schema = with_links(_with_examples_as_written(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from api.errors import ErrorStyle
+from greenlight.digits import POSITION_PATTERN
+from greenlight.notifications.events import EVENT_TYPE_PATTERN
+
 # --- examples (seed 000 / 001) ---------------------------------------------------------
 
 PERSONA_ID = "12345678-1234-1234-1234-123456789012"
@@ -271,6 +275,13 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
         {"idempotency_key": "promote-once", "operation_id": OPERATION_EXAMPLE["id"]},
     ),
     "internal_error": error_example("INTERNAL_ERROR", "An unexpected server error occurred."),
+    "invalid_url": error_example("INVALID_REQUEST", "The URL must not contain NUL characters"),
+    "payload_too_large": error_example("PAYLOAD_TOO_LARGE", "The request body is larger than 1048576 bytes"),
+    "invalid_last_event_id": error_example(
+        "INVALID_LAST_EVENT_ID",
+        "Last-Event-ID must be an event id from this stream (a non-negative integer)",
+        {"last_event_id": "abc"},
+    ),
     "scheduled_at_in_past": error_example(
         "SCHEDULED_AT_IN_PAST",
         "scheduled_at is in the past; leave it out to promote now",
@@ -414,6 +425,8 @@ ACCEPTED_OR_SCHEDULED: ResponseDocs = {
         "the scheduled promotion once recorded.",
     }
 }
+# The event stream's own 400.
+STREAM_REFUSALS: dict[int, tuple[str, ...]] = {400: ("invalid_last_event_id",)}
 # The 422 examples of the promotions that take `scheduled_at`.
 SCHEDULE_REFUSALS: dict[int, tuple[str, ...]] = {422: ("scheduled_at_in_past", "scheduled_at_too_far")}
 ProposalListEnvelope = envelope_of(
@@ -515,9 +528,57 @@ DeliveryEnvelope = envelope_of(
 )
 DeliveryPageEnvelope = envelope_of("DeliveryPage", dict[str, Any], "`{items: [delivery], next_cursor}`.")
 
+
+class EventEnvelope(BaseModel):
+    """One event, as webhooks receive it and as each stream event's `data` carries it (JSON)."""
+
+    id: str
+    type: str = Field(pattern=EVENT_TYPE_PATTERN, description="e.g. version.promoted")
+    created_at: str
+    user_id: str
+    persona_id: str
+    persona_seq: int = Field(ge=1, description="The event's position among its persona's events")
+    data: dict[str, Any]
+
+
+# One Server-Sent Event as a client parses it (OpenAPI 3.1: a `text/event-stream` schema describes
+# each event): `data` is the envelope as JSON text, `id` the position to resume after.
+STREAM_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": POSITION_PATTERN, "description": "Send back as Last-Event-ID"},
+        "event": {"type": "string", "pattern": EVENT_TYPE_PATTERN, "description": "The event's type"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": EventEnvelope.model_json_schema(),
+        },
+        "retry": {"type": "integer", "minimum": 0, "description": "Reconnect after this many ms"},
+    },
+}
 EVENT_STREAM: ResponseDocs = {
     200: {
-        "description": "Server-Sent Events: `id` (resume position), `event` (type), `data` (JSON)",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "Server-Sent Events: `id` (resume position), `event` (type), `data` (the event, "
+        "JSON); a `retry` and comments (`: heartbeat`) between them.",
+        "content": {"text/event-stream": {"schema": STREAM_EVENT_SCHEMA}},
     }
 }
+
+
+def guard_responses(style: ErrorStyle, *, takes_body: bool) -> dict[str, dict[str, Any]]:
+    """The answers of the request guard (api/guard.py), as OpenAPI responses in ``style``'s shape."""
+    ref = {
+        ErrorStyle.RETELL: "RetellError",
+        ErrorStyle.DRAFT: "DraftError",
+    }.get(style, "ErrorEnvelope")
+    answers = {"400": ("invalid_url", "Malformed request")}
+    if takes_body:
+        answers["413"] = ("payload_too_large", "The body is larger than GREENLIGHT_MAX_BODY_BYTES")
+    docs: dict[str, dict[str, Any]] = {}
+    for status, (name, description) in answers.items():
+        media: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{ref}"}}
+        if style is ErrorStyle.ENVELOPE:
+            media["examples"] = {name: {"value": NAMED_EXAMPLES[name]}}
+        docs[status] = {"description": description, "content": {"application/json": media}}
+    return docs

@@ -23,13 +23,17 @@ from api.responses import (
     error_responses,
 )
 from api.webhook_schemas import WebhookCreate, WebhookUpdate
-from greenlight.errors import InvalidRequest
+from greenlight.digits import POSITION_PATTERN
+from greenlight.models import DeliveryStatus
 from greenlight.notifications import delivery, endpoints
+from greenlight.notifications.delivery import MAX_PAGE
 from greenlight.notifications.endpoints import EndpointChanges, endpoint_to_dict
 from workers.dispatch import CeleryDispatcher
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 dispatcher = CeleryDispatcher()
+# A change by id that takes an Idempotency-Key: a malformed key is a 400.
+KEYED_ERRORS = error_responses(400, 401, 404, 422, 500)
 
 
 def _create(session: Session, user_id: str, body: WebhookCreate) -> dict[str, Any]:
@@ -48,11 +52,7 @@ def _read(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
 
 
 def _update(session: Session, user_id: str, webhook_id: str, body: WebhookUpdate) -> dict[str, Any]:
-    sent = body.model_dump(exclude_unset=True)
-    for name in ("url", "enabled"):
-        if name in sent and sent[name] is None:
-            raise InvalidRequest(f"{name} cannot be null", {"field": name})
-    changes = EndpointChanges(**sent)
+    changes = EndpointChanges(**body.model_dump(exclude_unset=True))  # url, enabled: never null
     return endpoint_to_dict(endpoints.update_endpoint(session, user_id, webhook_id, changes))
 
 
@@ -135,7 +135,7 @@ async def update_webhook(
     "/{webhook_id}",
     summary="Delete a webhook endpoint and its delivery log",
     response_model=WebhookEnvelope,
-    responses=READ_ERRORS,
+    responses=KEYED_ERRORS,
 )
 async def delete_webhook(
     request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
@@ -147,7 +147,7 @@ async def delete_webhook(
     "/{webhook_id}/rotate-secret",
     summary="Rotate the signing secret (the old one signs too for a while)",
     response_model=WebhookEnvelope,
-    responses=READ_ERRORS,
+    responses=KEYED_ERRORS,
 )
 async def rotate_secret(
     request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
@@ -173,9 +173,22 @@ async def rotate_secret(
 async def list_deliveries(
     webhook_id: str,
     principal: CurrentPrincipal,
-    limit: int | None = Query(default=None, description="Page size, 1 to 100 (default 50)"),
-    cursor: str | None = Query(default=None, description="`next_cursor` from the previous page"),
-    status: str | None = Query(default=None, description="pending, sending, succeeded or failed"),
+    # Documented here, checked by the domain (400 with its own messages).
+    limit: int | None = Query(
+        default=None,
+        description=f"Page size, 1 to {MAX_PAGE} (default 50)",
+        json_schema_extra={"minimum": 1, "maximum": MAX_PAGE},
+    ),
+    cursor: str | None = Query(
+        default=None,
+        description="`next_cursor` from the previous page",
+        json_schema_extra={"pattern": POSITION_PATTERN},
+    ),
+    status: str | None = Query(
+        default=None,
+        description="pending, sending, succeeded or failed",
+        json_schema_extra={"enum": [s.value for s in DeliveryStatus]},
+    ),
 ) -> Response:
     return envelope(await in_transaction(_deliveries, principal.user_id, webhook_id, limit, cursor, status))
 

@@ -18,6 +18,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from greenlight.clock import isoformat, new_id, utcnow
+from greenlight.digits import is_position
 from greenlight.errors import Conflict, InvalidRequest, NotFound
 from greenlight.models import DeliveryStatus, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from greenlight.models.webhooks import ACTIVE_STATUSES
@@ -268,7 +269,7 @@ def parse_page(
         )
     before = None
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 18:
+        if not is_position(cursor):
             raise InvalidRequest("cursor must be a next_cursor from an earlier page", {"cursor": cursor})
         before = int(cursor)
     statuses = [s.value for s in DeliveryStatus]

@@ -12,6 +12,8 @@ from greenlight.models import OutboxEvent
 
 MAX_EVENT_TYPES = 50
 # Exact types ("version.promoted"), prefixes ("version.*") or "*" for every type, present and future.
+# An event's own type: dotted lower-case names.
+EVENT_TYPE_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 TYPE_PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
 
 

@@ -12,6 +12,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from greenlight.digits import is_position
 from greenlight.errors import InvalidRequest
 from greenlight.models import OutboxCursor, OutboxEvent
 from greenlight.notifications.events import envelope, normalize_types, type_matches
@@ -78,7 +79,7 @@ def parse_position(value: str | None) -> int | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if not text.isdigit() or len(text) > 18:
+    if not is_position(text):
         raise InvalidRequest(
             "Last-Event-ID must be an event id from this stream (a non-negative integer)",
             {"last_event_id": value},

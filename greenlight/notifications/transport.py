@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from greenlight.digits import is_ascii_number
 from greenlight.notifications.ssrf import DestinationRefused, check_destination
 
 USER_AGENT = "Greenlight-Webhooks/1.0"
@@ -34,7 +35,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if is_ascii_number(text):
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
