@@ -8,8 +8,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from api.waiter import OperationWaiter
+from greenlight.auth_throttle import auth_throttle
 from greenlight.db import unit_of_work
 from greenlight.idempotency import MAX_KEY_LENGTH
 from greenlight.keys import Principal, principal_cache
@@ -26,16 +28,42 @@ api_key_header = APIKeyHeader(
 )
 
 
-def _authenticate(authorization: str | None) -> Principal:
-    with unit_of_work() as session:
-        return principal_cache().authenticate(session, authorization)
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server reports it (behind a proxy: set FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else None
 
 
-async def current_principal(authorization: str | None = Security(api_key_header)) -> Principal:
-    # A key this process checked since the last revocation costs no database or thread hop.
-    principal = principal_cache().cached(authorization)
+def scope_client(scope: Scope) -> str | None:
+    """``client_address`` for the ASGI middlewares that answer ahead of routing."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def known_principal(authorization: str | None, address: str | None) -> Principal | None:
+    """The principal of a key this process checked since the last revocation (no database, Redis or
+    thread hop), unless this process has refused the caller's address for too many failures."""
+    principal = principal_cache().known(authorization)
+    if principal is None or auth_throttle().refuses_address(address):
+        return None
+    return principal
+
+
+def _authenticate(authorization: str | None, address: str | None) -> Principal:
+    def check() -> Principal:
+        with unit_of_work() as session:
+            return principal_cache().authenticate(session, authorization)
+
+    # Refused (429) while the address or the key's prefix has too many recent failures; a failure counts.
+    return auth_throttle().guard("api", address, authorization, check)
+
+
+async def current_principal(
+    request: Request, authorization: str | None = Security(api_key_header)
+) -> Principal:
+    address = client_address(request)
+    principal = known_principal(authorization, address)
     if principal is None:
-        principal = await run_in_threadpool(_authenticate, authorization)
+        principal = await run_in_threadpool(_authenticate, authorization, address)
     return principal
 
 

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.rendering import error_page
+from greenlight.auth_throttle import TooManyFailedAttempts
 from greenlight.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ STATUS_BY_KIND: dict[str, int] = {
     "conflict": 409,
     "unprocessable": 422,
     "too_large": 413,
+    "too_many_requests": 429,
 }
 
 CODE_BY_STATUS: dict[int, str] = {
@@ -44,6 +46,7 @@ CODE_BY_STATUS: dict[int, str] = {
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     422: "VALIDATION_ERROR",
+    429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
 }
 
@@ -104,7 +107,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(request, status_for(exc), exc.code, exc.message, exc.details)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyFailedAttempts) else None
+    return error_response(request, status_for(exc), exc.code, exc.message, exc.details, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -22,12 +22,12 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import known_principal, scope_client
 from api.routers.personas import promote_answer, promote_wait
 from api.schemas import PromoteRequest
 from api.waiter import OperationWaiter
 from greenlight import logs
 from greenlight.errors import DomainError
-from greenlight.keys import principal_cache
 
 _PROMOTE_PATH = re.compile(r"^/v1/personas/([^/]+)/versions/promote$")
 _HEADERS = frozenset({b"authorization", b"prefer", b"idempotency-key", b"if-match", b"content-type"})
@@ -118,7 +118,7 @@ class FastAcceptMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        principal = principal_cache().known(headers.get(b"authorization"))
+        principal = known_principal(headers.get(b"authorization"), scope_client(scope))
         if principal is None:
             await self.app(scope, receive, send)
             return

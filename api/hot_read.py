@@ -14,8 +14,8 @@ import re
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.deps import known_principal, scope_client
 from greenlight import logs
-from greenlight.keys import principal_cache
 from greenlight.personas.production import ProductionCopy, cached_production
 
 _PRODUCTION_PATH = re.compile(r"^/v1/personas/([^/]+)/production$")
@@ -46,7 +46,7 @@ def _hot_answer(scope: Scope, persona_id: str) -> Response | None:
             if_none_match = value.decode("latin-1")
     if authorization is None:
         return None
-    principal = principal_cache().known(authorization)
+    principal = known_principal(authorization, scope_client(scope))
     if principal is None:
         return None
     copy = cached_production(principal.user_id, persona_id)

@@ -292,6 +292,11 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
         "scheduled_at is more than 366 days ahead",
         {"scheduled_at": "8562-01-01T00:00:00Z", "horizon_days": 366.0},
     ),
+    "too_many_failed_attempts": error_example(
+        "TOO_MANY_FAILED_ATTEMPTS",
+        "Too many failed authentication attempts from your address. Try again in 42 seconds.",
+        {"retry_after_seconds": 42, "limited_by": "address"},
+    ),
 }
 
 _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
@@ -303,15 +308,37 @@ _ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
         "Well-formed but invalid, or an Idempotency-Key reused with a different request",
         ("validation_error", "idempotency_key_reused"),
     ),
+    429: (
+        "Too many failed authentications from this address or with this key's prefix: refused before "
+        "the key is checked, a valid one included. Retry after `Retry-After` seconds.",
+        ("too_many_failed_attempts",),
+    ),
     500: ("Unexpected server error", ("internal_error",)),
 }
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds until an attempt from this address or with this key prefix is allowed",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+def _with_throttle(statuses: tuple[int, ...]) -> tuple[int, ...]:
+    """A route that checks a key (documents 401) can also refuse to check it (429, auth back-off)."""
+    return (*statuses, 429) if 401 in statuses and 429 not in statuses else statuses
+
+
+def _headers_for(status: int) -> dict[str, Any]:
+    return {"headers": RETRY_AFTER_HEADER} if status == 429 else {}
+
+
 def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = None) -> ResponseDocs:
-    """`responses=` entries for these statuses: the envelope model and named examples;
-    ``extra`` adds route-specific examples (status -> names in NAMED_EXAMPLES)."""
+    """`responses=` entries for these statuses (with a 401, a 429 too): the envelope model and named
+    examples; ``extra`` adds route-specific examples (status -> names in NAMED_EXAMPLES)."""
     docs: ResponseDocs = {}
-    for status in statuses:
+    for status in _with_throttle(statuses):
         description, names = _ERRORS[status]
         names = (*(extra or {}).get(status, ()), *names)
         docs[status] = {
@@ -320,6 +347,7 @@ def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = N
             "content": {
                 "application/json": {"examples": {name: {"value": NAMED_EXAMPLES[name]} for name in names}}
             },
+            **_headers_for(status),
         }
     return docs
 
@@ -459,6 +487,7 @@ RETELL_MESSAGES = {
     404: "The requested resource was not found.",
     409: "Production moved since you read it; nothing was changed",
     422: "Version 3 is archived, only a draft can be published (unarchive it first)",
+    429: "Too many failed authentication attempts from your address. Try again in 42 seconds.",
     500: "An unexpected server error occurred.",
 }
 
@@ -471,8 +500,9 @@ def retell_error_responses(*statuses: int) -> ResponseDocs:
             "content": {
                 "application/json": {"example": {"status": "error", "message": RETELL_MESSAGES[status]}}
             },
+            **_headers_for(status),
         }
-        for status in statuses
+        for status in _with_throttle(statuses)
     }
 
 
@@ -505,7 +535,10 @@ class FlagCatalogueResponse(BaseModel):
 
 
 def draft_error_responses(*statuses: int) -> ResponseDocs:
-    return {status: {"model": DraftError, "description": _ERRORS[status][0]} for status in statuses}
+    return {
+        status: {"model": DraftError, "description": _ERRORS[status][0], **_headers_for(status)}
+        for status in _with_throttle(statuses)
+    }
 
 
 # A 202 outside /v1: the operation itself, not wrapped in the envelope.

@@ -32,6 +32,8 @@ from greenlight.upsert import insert_missing
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "gl_"
+# Characters of a key kept in clear (`greenlight keys list` shows them; the auth throttle counts by them).
+PREFIX_LENGTH = 10
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def create_key(session: Session, user_name: str) -> tuple[ApiKey, str]:
     """Create a key for the user (creating the user if new); the plaintext is returned only here."""
     user = get_or_create_user(session, user_name)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(user_id=user.id, prefix=raw[:10], key_hash=hash_key(raw))
+    key = ApiKey(user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw))
     session.add(key)
     session.flush()
     return key, raw

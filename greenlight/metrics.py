@@ -9,6 +9,9 @@ kind, status and timestamps, and Redis holds the queues, so any API process can 
 the same exact numbers at scrape time, whichever process Prometheus happens to reach:
 counters are counts of rows, histograms are durations bucketed in SQL.
 
+Failed authentications leave no row: the auth back-off (greenlight/auth_throttle.py) counts them,
+and its refusals, in two Redis hashes that every API process increments and any of them reads back.
+
 Cost: a few aggregate queries per scrape over ``operations``; fine for millions of rows.
 Deleting old operations makes counters drop, which Prometheus reads as a counter reset.
 Durations compare timestamps written by different hosts: keep their clocks in sync (NTP).
@@ -40,6 +43,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, case, column, func, inspect, select, table
 from sqlalchemy.sql.elements import ColumnElement
 
+from greenlight.auth_throttle import failures_key, refusals_key
 from greenlight.clock import utcnow
 from greenlight.db import get_engine
 from greenlight.models import Operation, OperationStatus, OutboxEvent
@@ -87,6 +91,9 @@ class Snapshot:
     webhook_deliveries: dict[str, int] | None = None
     queue_depth: dict[str, int] = field(default_factory=dict)
     unacked: int = 0
+    # (where, reason) -> count, from the auth throttle's hashes in Redis
+    auth_failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    auth_throttled: dict[tuple[str, str], int] = field(default_factory=dict)
     sources_up: dict[str, bool] = field(default_factory=dict)
 
 
@@ -175,12 +182,26 @@ def _from_redis(snapshot: Snapshot, queues: Sequence[str]) -> None:
         for step in _PRIORITY_STEPS:
             pipe.llen(f"{queue}{_PRIORITY_SEPARATOR}{step}")
     pipe.hlen(_UNACKED_HASH)
-    lengths = [int(n) for n in pipe.execute()]
+    pipe.hgetall(failures_key())
+    pipe.hgetall(refusals_key())
+    *replies, failures, throttled = pipe.execute()
+    snapshot.auth_failures = _by_where_and_reason(failures)
+    snapshot.auth_throttled = _by_where_and_reason(throttled)
+    lengths = [int(n) for n in replies]
     per_queue = len(_PRIORITY_STEPS) + 1
     snapshot.queue_depth = {
         queue: sum(lengths[i * per_queue : (i + 1) * per_queue]) for i, queue in enumerate(queues)
     }
     snapshot.unacked = lengths[-1]
+
+
+def _by_where_and_reason(counts: dict[bytes, bytes]) -> dict[tuple[str, str], int]:
+    """A hash of ``where:reason`` fields (greenlight/auth_throttle.py) read back as label pairs."""
+    result: dict[tuple[str, str], int] = {}
+    for name, count in counts.items():
+        where, _, reason = name.decode().partition(":")
+        result[(where, reason)] = int(count)
+    return result
 
 
 def take_snapshot(queues: Sequence[str]) -> Snapshot:
@@ -231,6 +252,22 @@ def families(snapshot: Snapshot) -> Iterator[Metric]:
             "Messages delivered to a worker and not yet acknowledged",
             value=float(snapshot.unacked),
         )
+        failures = CounterMetricFamily(
+            "greenlight_auth_failures",
+            "Failed authentications (where: api or console; reason: invalid key, or missing key)",
+            labels=["where", "reason"],
+        )
+        for (where, reason), count in sorted(snapshot.auth_failures.items()):
+            failures.add_metric([where, reason], float(count))
+        yield failures
+        throttled = CounterMetricFamily(
+            "greenlight_auth_throttled",
+            "Authentication attempts refused (429) by the back-off (reason: the address or key-prefix limit)",
+            labels=["where", "reason"],
+        )
+        for (where, reason), count in sorted(snapshot.auth_throttled.items()):
+            throttled.add_metric([where, reason], float(count))
+        yield throttled
 
 
 def _database_families(snapshot: Snapshot) -> Iterator[Metric]:

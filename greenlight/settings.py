@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -22,6 +23,10 @@ class Settings(BaseSettings):
     redis_prefix: str = "greenlight"
     # How long an API process may trust a key it checked while Redis says no key was revoked since.
     key_cache_seconds: float = 60.0
+    # Failed authentications allowed per client address and per key prefix before attempts are refused
+    # with 429 (`limits` notation, moving windows in Redis: "30/minute", "30/minute;300/hour"; empty: none).
+    auth_failures_per_address: str = "30/minute"
+    auth_failures_per_prefix: str = "10/minute"
 
     # Engine
     lock_ttl_seconds: float = 30.0
@@ -94,6 +99,13 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("auth_failures_per_address", "auth_failures_per_prefix")
+    @classmethod
+    def _parse_limits(cls, value: str) -> str:
+        if value.strip():
+            parse_many(value)  # a ValueError names the string it could not read
         return value
 
     @model_validator(mode="after")

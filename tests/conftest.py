@@ -34,6 +34,10 @@ TEST_ENV = {
     "GREENLIGHT_WEBHOOK_TIMEOUT_SECONDS": "2",
     "GREENLIGHT_WEBHOOK_LEASE_SECONDS": "4",
     "GREENLIGHT_OUTBOX_RELAY_INTERVAL_SECONDS": "0.5",
+    # Every test sends from 127.0.0.1, some hundreds of bad keys: the back-off must not slow the suite
+    # (tests/adversarial/test_auth_backoff.py runs its own API processes with small limits).
+    "GREENLIGHT_AUTH_FAILURES_PER_ADDRESS": "10000/minute",
+    "GREENLIGHT_AUTH_FAILURES_PER_PREFIX": "10000/minute",
 }
 NOTIFICATION_QUEUES = "greenlight.notifications,greenlight.webhooks"
 

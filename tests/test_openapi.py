@@ -74,9 +74,10 @@ def test_every_endpoint_documents_its_answers_and_auth(api_url: str) -> None:
         if not path.startswith("/v1/"):
             continue
         assert op["security"] == [{"ApiKey": []}, {"Bearer": []}], where
-        for code in ("401", "422", "500"):
+        for code in ("401", "422", "429", "500"):
             assert _ref(op["responses"][code]) == ERROR_REF, f"{where} {code}"
             assert op["responses"][code]["content"]["application/json"]["examples"], f"{where} {code}"
+        assert "Retry-After" in op["responses"]["429"]["headers"], where  # the auth back-off
         if "{" in path:
             assert _ref(op["responses"]["404"]) == ERROR_REF, where
         for code in successes:

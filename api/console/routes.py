@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.console import views
@@ -37,10 +36,12 @@ from api.console.sessions import (
     take_flashes,
     tokens_match,
 )
-from api.deps import in_transaction
+from api.deps import client_address, in_transaction, known_principal
 from api.schemas import promotion_payload
 from api.submitting import submit_ack, submit_for_persona, submit_promotion
 from api.waiter import OperationWaiter
+from greenlight.auth_throttle import TooManyFailedAttempts, auth_throttle
+from greenlight.db import unit_of_work
 from greenlight.errors import DomainError, NotFound, Unauthorized
 from greenlight.keys import Principal, authenticate
 from greenlight.models import Operation
@@ -99,8 +100,10 @@ async def _login_page(
     *,
     next_url: str | None,
     error: str | None = None,
+    error_code: str | None = None,
     notice: str | None = None,
     status: int,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     token, new = login_token(request)
     context = {
@@ -108,9 +111,10 @@ async def _login_page(
         "login_token": token,
         "next": next_url or "",
         "error": error,
+        "error_code": error_code,
         "notice": notice,
     }
-    response = page(request, "login.html", context, status_code=status)
+    response = page(request, "login.html", context, status_code=status, headers=headers)
     if new:
         set_login_cookie(response, token)
     return response
@@ -132,8 +136,13 @@ async def login_form(
     return await _login_page(request, next_url=safe_next(next), notice=notice, status=200)
 
 
-def _authenticate(session: Session, raw: str) -> Principal:
-    return authenticate(session, raw)
+def _sign_in(raw: str, address: str | None) -> Principal:
+    def check() -> Principal:
+        with unit_of_work() as session:
+            return authenticate(session, raw)
+
+    # The API's throttle: refused while the address or the key's prefix has too many recent failures.
+    return auth_throttle().guard("console", address, raw, check)
 
 
 @router.post("/login")
@@ -149,8 +158,23 @@ async def login(
         error = "The sign-in form expired or was not sent from this page. Try again."
         # The form again (200, as for a wrong key): a person just tries again.
         return await _login_page(request, next_url=next_url, error=error, status=200)
+    address = client_address(request)
     try:
-        principal = await in_transaction(_authenticate, api_key)
+        # A key this process checked recently signs in at once, whoever fails on its prefix.
+        principal = known_principal(api_key, address)
+        if principal is None:
+            principal = await run_in_threadpool(_sign_in, api_key, address)
+    except TooManyFailedAttempts as exc:
+        who = "from your network" if exc.scope == "address" else "with this API key"
+        error = f"Too many failed sign-in attempts {who}. Wait {exc.retry_after} seconds, then try again."
+        return await _login_page(
+            request,
+            next_url=next_url,
+            error=error,
+            error_code=exc.code,
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except Unauthorized:
         error = "That API key is not valid, or it was revoked."
         return await _login_page(request, next_url=next_url, error=error, status=200)
