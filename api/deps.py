@@ -28,15 +28,15 @@ api_key_header = APIKeyHeader(
 )
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address as the server reports it (behind a proxy: set FORWARDED_ALLOW_IPS)."""
-    return request.client.host if request.client else None
-
-
 def scope_client(scope: Scope) -> str | None:
-    """``client_address`` for the ASGI middlewares that answer ahead of routing."""
+    """The caller's address as the server reports it (behind a proxy: set FORWARDED_ALLOW_IPS);
+    read from the ASGI scope, so the middlewares that answer ahead of routing read it the same way."""
     client = scope.get("client")
     return str(client[0]) if client else None
+
+
+def client_address(request: Request) -> str | None:
+    return scope_client(request.scope)
 
 
 def known_principal(authorization: str | None, address: str | None) -> Principal | None:
