@@ -7,12 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, openapi
+from api import errors, fast, openapi
 from api.console.routes import install as install_console
 from api.event_hub import EventHub
-from api.fast_accept import FastAcceptMiddleware
 from api.guard import RequestGuard
-from api.hot_read import HotReadMiddleware
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
 from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks
@@ -49,10 +47,7 @@ def create_app() -> FastAPI:
     app.state.event_hub = event_hub
     errors.install(app)
     openapi.install(app)
-    # Innermost: behind the guard and the request context (request id, access log), before routing;
-    # the production read and the asynchronous promote answered there when they can be.
-    app.add_middleware(HotReadMiddleware)
-    app.add_middleware(FastAcceptMiddleware)
+    fast.install(app)
     app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(operator.router)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     default_wait_seconds: float = 30.0
+    # Answer the production read and the asynchronous promote ahead of routing when the route's answer
+    # is known without it (api/fast/); off, every request is routed (same answers, more CPU each).
+    fast_paths: bool = True
     max_wait_seconds: float = 30.0
     idempotency_retention_hours: int = 24
     # Larger request bodies get a 413 before they are read.

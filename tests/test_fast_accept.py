@@ -1,4 +1,5 @@
-"""The asynchronous promote answered ahead of routing (api/fast_accept.py) answers as the route does.
+"""The asynchronous promote answered ahead of routing (api/fast/promote_accept.py) answers as the
+route does.
 
 In process, with no worker running, so an operation's status cannot change between two answers.
 The route's own answer for the same request comes from adding ``If-Match: *``: it changes nothing in
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import api.fast_accept
+import api.fast.promote_accept
 from greenlight.db import unit_of_work
 from greenlight.keys import create_key
 from tests.api_helpers import create_persona
@@ -31,13 +32,13 @@ ASYNC = {"Prefer": "respond-async", "content-type": "application/json"}
 def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The requests the fast path handed to the route's answer (whether or not it then fell through)."""
     calls: list[str] = []
-    answer = api.fast_accept.promote_answer
+    answer = api.fast.promote_accept.promote_answer
 
     async def counted(*args: Any) -> Any:
         calls.append(args[1])
         return await answer(*args)
 
-    monkeypatch.setattr(api.fast_accept, "promote_answer", counted)
+    monkeypatch.setattr(api.fast.promote_accept, "promote_answer", counted)
     return calls
 
 

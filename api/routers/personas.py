@@ -162,7 +162,8 @@ async def promote_answer(
     if_match: str | None,
     body: PromoteRequest | None,
 ) -> Response:
-    """The promote route's whole answer once its inputs are parsed (shared with api/fast_accept.py)."""
+    """The promote route's whole answer once its inputs are parsed (also given ahead of routing:
+    api/fast/promote_accept.py)."""
     body = body or PromoteRequest()
     payload = promotion_payload(body.notes, if_match or body.expected_production_version_id)
     op, scheduled = await submit_promotion(

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import known_principal, scope_client
+from api.fast.headers import RepeatedHeader, read_headers
 from api.routers.personas import promote_answer, promote_wait
 from api.schemas import PromoteRequest
 from api.waiter import OperationWaiter
@@ -35,17 +35,6 @@ _HEADERS = frozenset({b"authorization", b"prefer", b"idempotency-key", b"if-matc
 
 class _RouteDecides(Exception):
     """The request is not the plain case: the route answers it."""
-
-
-def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, str] | None:
-    """The headers the route reads, or None when one is repeated (the route's reading decides)."""
-    found: dict[bytes, str] = {}
-    for name, value in raw:
-        if name in _HEADERS:
-            if name in found:
-                return None
-            found[name] = value.decode("latin-1")
-    return found
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -96,7 +85,7 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-class FastAcceptMiddleware:
+class PromoteAcceptAhead:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -109,10 +98,13 @@ class FastAcceptMiddleware:
         await self.app(scope, receive, send)
 
     async def _promote(self, scope: Scope, receive: Receive, send: Send, persona_id: str) -> None:
-        headers = _headers(scope["headers"])
+        try:
+            headers = read_headers(scope, _HEADERS)
+        except RepeatedHeader:
+            await self.app(scope, receive, send)
+            return
         if (
-            headers is None
-            or b"if-match" in headers
+            b"if-match" in headers
             or not _is_json(headers.get(b"content-type"))
             or promote_wait(headers.get(b"prefer")) > 0
         ):
