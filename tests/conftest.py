@@ -42,12 +42,24 @@ TEST_ENV = {
 NOTIFICATION_QUEUES = "greenlight.notifications,greenlight.webhooks"
 
 
+UNIT_TIER = Path(__file__).parent / "unit"
+
+
+def _only_unit_tests(config: pytest.Config) -> bool:
+    """`pytest tests/unit` (or files in it): the pure rules alone, with no service started."""
+    chosen = [Path(arg.split("::", 1)[0]).resolve() for arg in config.args]
+    unit = UNIT_TIER.resolve()
+    return bool(chosen) and all(path == unit or unit in path.parents for path in chosen)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from greenlight.embedded import EmbeddedRedis
 
     tmp = Path(tempfile.mkdtemp(prefix="greenlight-tests-"))
     _state["tmp"] = tmp
     os.environ.update(TEST_ENV)
+    if _only_unit_tests(config):
+        return
     os.environ.setdefault("GREENLIGHT_DATABASE_URL", f"sqlite:///{tmp / 'greenlight.db'}")
     if not os.environ.get("GREENLIGHT_REDIS_URL"):
         server = EmbeddedRedis(workdir=str(tmp / "redis")).start()
