@@ -17,6 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from greenlight.db import get_engine
+from greenlight.dialects import capabilities_of
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError
 from greenlight.models import Operation
@@ -67,7 +68,7 @@ class GroupCommit:
         recorder left the process idle for most of each group's round trips). One on SQLite: it has a
         single writer, and a deferred transaction that meets another's write fails instead of waiting."""
         if self._recorders is None:
-            self._recorders = 2 if get_engine().dialect.name == "postgresql" else 1
+            self._recorders = 2 if capabilities_of(get_engine()).concurrent_writers else 1
         return self._recorders
 
     def _start_recorders(self) -> None:

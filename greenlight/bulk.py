@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.sql.dml import ReturningInsert, Update
 
+from greenlight.dialects import capabilities_of
 from greenlight.models.base import Base
 from greenlight.precompiled import Precompiled
 
@@ -62,7 +63,7 @@ class Writes:
         per_table: dict[str, int] = {}
         for row_update in updates:
             per_table[row_update.table.name] = per_table.get(row_update.table.name, 0) + 1
-        if connection.dialect.name == "postgresql" and all(
+        if capabilities_of(connection).writes_in_one_statement and all(
             count <= MAX_ROWS_TOGETHER for count in (*per_table.values(), *(len(rows) for _, rows in inserts))
         ):
             return self._send_together(connection, inserts, updates)

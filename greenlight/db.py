@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from greenlight.dialects import capabilities_of
 from greenlight.settings import get_settings
 
 
@@ -140,7 +141,7 @@ def unit_of_work(*, one_statement: bool = False) -> Iterator[Session]:
     send. The caller must not rely on a second statement seeing the same snapshot, nor on undoing
     an earlier one by raising."""
     session = get_sessionmaker()()
-    if one_statement and session.get_bind().dialect.name == "postgresql":
+    if one_statement and capabilities_of(session).autocommit_statements:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:
         yield session

@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from greenlight.auth_throttle import failures_key, refusals_key
 from greenlight.clock import utcnow
 from greenlight.db import get_engine
+from greenlight.dialects import capabilities_of
 from greenlight.models import Operation, OperationStatus, OutboxEvent
 from greenlight.models.base import UTCDateTime
 from greenlight.models.operations import PENDING_STATUSES
@@ -98,11 +99,7 @@ class Snapshot:
 
 
 def _seconds(connection: Connection, end: Any, start: Any) -> ColumnElement[float]:
-    seconds: ColumnElement[Any]
-    if connection.dialect.name == "postgresql":
-        seconds = func.extract("epoch", end - start)
-    else:  # SQLite stores ISO text; julianday() reads it
-        seconds = (func.julianday(end) - func.julianday(start)) * 86400.0
+    seconds = capabilities_of(connection).seconds_between(end, start)
     # Clocks of different hosts may disagree by a little: never report a negative duration.
     return case((seconds < 0, 0.0), else_=seconds)
 

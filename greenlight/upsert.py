@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from greenlight.dialects import capabilities_of
 from greenlight.models.base import Base, table_of
 
 
@@ -28,9 +26,9 @@ def insert_missing(
     Python-side column defaults (ids, timestamps) are filled in as for any Core insert.
     """
     table = table_of(model)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement: Insert = (
-        insert(table)
+    statement = (
+        capabilities_of(session)
+        .upsert(table)
         .values(values)
         .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(*table.primary_key.columns)

@@ -19,14 +19,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
+from greenlight.dialects import POSTGRESQL, Capabilities, capabilities_of
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
@@ -60,16 +59,15 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     # INSERT); its compiled form is cached, unlike a VALUES list whose length varies. Core on the
     # session's connection: the ORM's bulk-insert layer only added cost here.
     params = [{"persona_id": persona_id, "last_seq": counts[persona_id]} for persona_id in sorted(counts)]
-    upsert = _counters_upsert(session.get_bind().dialect.name)
+    upsert = _counters_upsert(capabilities_of(session))
     return {row.persona_id: int(row.last_seq) for row in session.connection().execute(upsert, params)}
 
 
 @lru_cache(maxsize=2)
-def _counters_upsert(dialect: str) -> ReturningInsert[tuple[str, int]]:
+def _counters_upsert(database: Capabilities) -> ReturningInsert[tuple[str, int]]:
     """Built once per dialect: building it cost more than SQLAlchemy's compiled-form cache saves."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     counters = table_of(OperationCounter)
-    values = insert(counters)
+    values = database.upsert(counters)
     return values.on_conflict_do_update(
         index_elements=[counters.c.persona_id],
         set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
@@ -216,7 +214,7 @@ def _write_checks_owner(session: Session, requests: Sequence[tuple[str, Submissi
     """Whether this group is written by one statement that checks each persona's owner itself
     (`_record_owned`): on PostgreSQL, a group whose requests all name an existing persona and have
     nothing more to check first."""
-    return session.get_bind().dialect.name == "postgresql" and _owned_only(requests)
+    return capabilities_of(session).writes_in_one_statement and _owned_only(requests)
 
 
 def _owned_only(requests: Sequence[tuple[str, Submission]]) -> bool:
@@ -252,7 +250,7 @@ def _write_operations(
             if op.id in numbered:
                 op.seq = numbered[op.id]
         return set(numbered)
-    if len(operations) == 1 and connection.dialect.name == "postgresql":
+    if len(operations) == 1 and capabilities_of(connection).writes_in_one_statement:
         # Counter and operation in one statement (a create, or a request checked beforehand).
         (op,) = operations
         params = {f"op_{column}": getattr(op, column) for column in _OPERATION_COLUMNS if column != "seq"}
@@ -309,7 +307,7 @@ def _record_owned(count: int) -> Precompiled:
         .group_by(owned.c.owned_id)
         .order_by(owned.c.owned_id)
     )
-    values = pg_insert(counters).from_select(["persona_id", "last_seq"], per_persona)
+    values = POSTGRESQL.upsert(counters).from_select(["persona_id", "last_seq"], per_persona)
     advanced = (
         values.on_conflict_do_update(
             index_elements=[counters.c.persona_id],
@@ -351,7 +349,7 @@ def _record_one() -> Precompiled:
     persona_id = bindparam("op_persona_id", type_=counters.c.persona_id.type)
     numbered = select(persona_id, one)
     advanced = (
-        pg_insert(counters)
+        POSTGRESQL.upsert(counters)
         .from_select(["persona_id", "last_seq"], numbered)
         .on_conflict_do_update(
             index_elements=[counters.c.persona_id], set_={"last_seq": counters.c.last_seq + one}
