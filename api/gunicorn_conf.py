@@ -2,9 +2,8 @@
 
 Why gunicorn and not `uvicorn --workers N`: uvicorn's multi-process mode binds its socket
 without naming the TCP protocol, so asyncio never sets TCP_NODELAY on the connections it
-accepts, and Nagle's algorithm holds responses: measured on a 2-core machine, keep-alive
-GET /healthz p50 44 ms with `uvicorn --workers 2` against 0.7 ms with this set-up (and
-0.75 ms for one uvicorn process). gunicorn sets TCP_NODELAY on the listening socket, which
+accepts, and Nagle's algorithm holds responses (tens of milliseconds per keep-alive request:
+bench/RESULTS.md, measurements behind the code). gunicorn sets TCP_NODELAY on the listening socket, which
 accepted connections inherit on Linux, and it supervises its workers (a dead one is
 replaced).
 

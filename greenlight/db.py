@@ -53,7 +53,7 @@ _pool_options = {"pre_ping": True}
 def retry_instead_of_pre_ping() -> None:
     """For processes that retry every database use that fails (Celery workers): a connection that
     died in the pool fails one attempt (and the pool is renewed) instead of costing a round trip on
-    every checkout, which was one in five of a drain's round trips."""
+    every checkout (bench/RESULTS.md: measurements behind the code)."""
     _pool_options["pre_ping"] = False
     get_engine.cache_clear()
 
@@ -61,8 +61,9 @@ def retry_instead_of_pre_ping() -> None:
 def _keep_long_statements_parsed() -> None:
     """psycopg parses a statement's placeholders with a regular expression and keeps the result only
     for statements under 4 KB and 50 parameters, so every multi-row INSERT of a group commit or of a
-    promotion run was parsed again each time: a third of an accepted request's CPU. Those statements
-    have few shapes (one per row count and table, a few hundred), so they are kept too, in a cache
+    promotion run was parsed again each time (bench/RESULTS.md: measurements behind the code).
+    Those statements have few shapes (one per row count and table, a few hundred), so they are kept
+    too, in a cache
     big enough for all of them."""
     from psycopg import _queries
 
