@@ -63,8 +63,7 @@ def _keep_long_statements_parsed() -> None:
     for statements under 4 KB and 50 parameters, so every multi-row INSERT of a group commit or of a
     promotion run was parsed again each time (bench/RESULTS.md: measurements behind the code).
     Those statements have few shapes (one per row count and table, a few hundred), so they are kept
-    too, in a cache
-    big enough for all of them."""
+    too, in a cache big enough for all of them."""
     from psycopg import _queries
 
     names = ("MAX_CACHED_STATEMENT_LENGTH", "MAX_CACHED_STATEMENT_PARAMS", "_query2pg_nocache")
