@@ -26,8 +26,8 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from greenlight.embedded import EmbeddedRedis, free_port
-from greenlight.processes import ENGINE_QUEUES, api_command, worker_command
+from cli.embedded import EmbeddedRedis, free_port
+from cli.processes import ENGINE_QUEUES, api_command, worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 

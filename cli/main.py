@@ -10,10 +10,10 @@ import click
 from cli.errors import GreenlightGroup
 from cli.ops import ops
 from cli.output import table, timestamp
+from cli.processes import ENGINE_QUEUES
 from cli.webhooks import webhooks
 from greenlight import keys as keys_service
 from greenlight.db import unit_of_work
-from greenlight.processes import ENGINE_QUEUES
 
 
 @click.group(cls=GreenlightGroup)
@@ -83,7 +83,7 @@ def keys_revoke(key: str) -> None:
 @main.command()
 def run() -> None:
     """Run the whole service locally: Redis (embedded unless set), API, worker, beat and Flower."""
-    from greenlight.embedded import run_stack
+    from cli.embedded import run_stack
 
     run_stack()
 
@@ -94,7 +94,7 @@ def run() -> None:
 @click.option("--port", type=int, default=None, help="Port [GREENLIGHT_API_PORT].")
 def api(workers: int | None, host: str | None, port: int | None) -> None:
     """Serve the API: gunicorn with uvicorn workers (see api/gunicorn_conf.py for why)."""
-    from greenlight.processes import api_command
+    from cli.processes import api_command
 
     _exec(api_command(workers, host, port))
 
@@ -115,7 +115,7 @@ def api(workers: int | None, host: str | None, port: int | None) -> None:
 )
 def worker(queues: str, concurrency: int | None, name: str) -> None:
     """Run a Celery worker. Run as many as you like, on as many machines as you like."""
-    from greenlight.processes import worker_command
+    from cli.processes import worker_command
 
     _exec(worker_command(queues, concurrency, name))
 
@@ -129,7 +129,7 @@ def worker(queues: str, concurrency: int | None, name: str) -> None:
 )
 def beat(schedule: str) -> None:
     """Run Celery beat (the sweeper's clock). Run exactly one per deployment."""
-    from greenlight.processes import beat_command
+    from cli.processes import beat_command
 
     os.makedirs(os.path.dirname(os.path.abspath(schedule)), mode=0o700, exist_ok=True)
     os.umask(0o077)  # the schedule file it creates is its user's alone (kept across the exec)
@@ -140,7 +140,7 @@ def beat(schedule: str) -> None:
 @click.option("--address", default="127.0.0.1", show_default=True, help="Interface Flower listens on.")
 def flower(address: str) -> None:
     """Run Flower with basic auth (a password is generated and printed when none is set)."""
-    from greenlight.embedded import flower_child, flower_password
+    from cli.embedded import flower_child, flower_password
     from greenlight.settings import get_settings
 
     password, generated = flower_password()

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
 
 import redis
 
+from greenlight import drain_request
 from greenlight.errors import FencingError
 from greenlight.redis_client import key
 
@@ -78,11 +78,12 @@ class PersonaLock:
         # Set by try_acquire: the previous holder never let go (see the module's docstring).
         self.interrupted = False
 
-    def try_acquire(self, clearing: Sequence[str] = ()) -> bool:
-        """Never waits: a busy lock means another worker is draining this persona. `clearing`: keys
-        deleted first, in the same round trip, whether or not the lock is taken (a drain's "already
-        requested" flag must go before it reads what is pending)."""
-        keys = [*self._keys, *clearing] if clearing else self._keys
+    def try_acquire(self, clear_drain_request: bool = False) -> bool:
+        """Never waits: a busy lock means another worker is draining this persona.
+        `clear_drain_request`: the persona's "drain requested" flag is deleted first, in the same
+        round trip, whether or not the lock is taken (it must go before the drain reads what is
+        pending)."""
+        keys = [*self._keys, drain_request.key(self.persona_id)] if clear_drain_request else self._keys
         taken = int(self._acquire(keys=keys, args=[self._token, self._ttl_ms, MARK_TTL_MS]))
         if taken:
             self._renewed_at = time.monotonic()

@@ -25,7 +25,7 @@ Definitions (also in README):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
@@ -50,6 +50,7 @@ from greenlight.dialects import capabilities_of
 from greenlight.models import Operation, OperationStatus, OutboxEvent
 from greenlight.models.base import UTCDateTime
 from greenlight.models.operations import PENDING_STATUSES
+from greenlight.queues import Queue
 from greenlight.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ def _redis() -> redis.Redis:
     )
 
 
-def _from_redis(snapshot: Snapshot, queues: Sequence[str]) -> None:
+def _from_redis(snapshot: Snapshot) -> None:
+    queues = [queue.value for queue in Queue]
     pipe = _redis().pipeline(transaction=False)
     for queue in queues:
         pipe.llen(queue)
@@ -201,12 +203,12 @@ def _by_where_and_reason(counts: dict[bytes, bytes]) -> dict[tuple[str, str], in
     return result
 
 
-def take_snapshot(queues: Sequence[str]) -> Snapshot:
+def take_snapshot() -> Snapshot:
     """Everything /metrics reports; a source that fails is reported down, the rest still are."""
     snapshot = Snapshot()
     readers: dict[str, Callable[[], None]] = {
         "database": partial(_from_database, snapshot),
-        "redis": partial(_from_redis, snapshot, queues),
+        "redis": partial(_from_redis, snapshot),
     }
     for source, read in readers.items():
         try:
@@ -332,8 +334,8 @@ class _SnapshotCollector(Collector):
         return families(self.snapshot)
 
 
-def render(queues: Sequence[str]) -> bytes:
+def render() -> bytes:
     """The Prometheus text exposition of a fresh snapshot."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(take_snapshot(queues)))
+    registry.register(_SnapshotCollector(take_snapshot()))
     return generate_latest(registry)

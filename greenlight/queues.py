@@ -19,3 +19,9 @@ class Queue(StrEnum):
     # Webhook requests wait on other people's servers: their own queue (and workers), so a slow
     # receiver never delays the relay and the live event stream.
     WEBHOOKS = "greenlight.webhooks"
+
+
+# The queues one kind of worker process takes: the engine's (operations in persona order, acks)
+# and the notifications' (compose runs each notification queue as its own service).
+ENGINE_QUEUES = (Queue.OPERATIONS, Queue.ACKS)
+NOTIFICATION_QUEUES = (Queue.NOTIFICATIONS, Queue.WEBHOOKS)

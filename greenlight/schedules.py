@@ -13,6 +13,7 @@ from greenlight.clock import isoformat, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import Conflict, NotFound, Unprocessable
+from greenlight.events import PromotionCancelled, PromotionScheduled
 from greenlight.models import Persona, ScheduledPromotion, ScheduleStatus
 from greenlight.operations.submit import Submission, record
 from greenlight.outbox import emit
@@ -73,13 +74,10 @@ def create_schedule(
     )
     session.add(schedule)
     session.flush()
-    emit(
-        session,
-        persona,
-        "promotion.scheduled",
-        {"schedule_id": schedule.id, "kind": kind, "run_at": isoformat(run_at), "operation_id": operation_id},
-        operation_id,
+    scheduled = PromotionScheduled(
+        schedule_id=schedule.id, kind=kind, run_at=run_at, operation_id=operation_id
     )
+    emit(session, persona, scheduled, operation_id)
     return schedule
 
 
@@ -117,11 +115,7 @@ def cancel_schedule(
         )
     session.refresh(schedule)
     emit(
-        session,
-        persona,
-        "promotion.cancelled",
-        {"schedule_id": schedule_id, "operation_id": operation_id},
-        operation_id,
+        session, persona, PromotionCancelled(schedule_id=schedule_id, operation_id=operation_id), operation_id
     )
     return schedule
 

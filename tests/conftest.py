@@ -19,6 +19,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from cli.processes import NOTIFICATION_QUEUES
 from tests.support import ARTIFACTS, Process, start_api, start_beat, start_worker
 
 _state: dict[str, Any] = {}
@@ -39,7 +40,6 @@ TEST_ENV = {
     "GREENLIGHT_AUTH_FAILURES_PER_ADDRESS": "10000/minute",
     "GREENLIGHT_AUTH_FAILURES_PER_PREFIX": "10000/minute",
 }
-NOTIFICATION_QUEUES = "greenlight.notifications,greenlight.webhooks"
 
 
 UNIT_TIER = Path(__file__).parent / "unit"
@@ -53,7 +53,7 @@ def _only_unit_tests(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from greenlight.embedded import EmbeddedRedis
+    from cli.embedded import EmbeddedRedis
 
     tmp = Path(tempfile.mkdtemp(prefix="greenlight-tests-"))
     _state["tmp"] = tmp

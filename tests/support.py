@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from greenlight.embedded import free_port
+from cli.embedded import free_port
+from cli.processes import ENGINE_QUEUES
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 BIN = Path(sys.executable).parent
@@ -62,7 +63,7 @@ class Process:
 
 def start_worker(
     concurrency: int = 2,
-    queues: str = "greenlight.operations,greenlight.acks",
+    queues: str = ENGINE_QUEUES,
     env: dict[str, str] | None = None,
 ) -> Process:
     name = f"worker-{uuid.uuid4().hex[:6]}"

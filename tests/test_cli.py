@@ -13,10 +13,10 @@ import httpx
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+from cli.embedded import free_port
 from cli.main import main
 from greenlight.db import get_engine, unit_of_work
 from greenlight.dispatch import NullDispatcher
-from greenlight.embedded import free_port
 from greenlight.models import Operation
 from greenlight.operations import kinds
 from greenlight.operations.engine import Engine

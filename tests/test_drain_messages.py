@@ -13,7 +13,8 @@ from greenlight.operations.submit import Submission, submit
 from greenlight.settings import get_settings
 from tests.reliability.helpers import make_persona, make_user, wait_all_done
 from tests.support import Process
-from workers.dispatch import DRAIN_PERSONA, CeleryDispatcher
+from workers.catalogue import DRAIN_PERSONAS
+from workers.dispatch import CeleryDispatcher
 from workers.tasks import SHARE_GROUPS
 
 
@@ -35,7 +36,9 @@ def test_a_busy_persona_does_not_hold_up_the_next_in_its_message(worker: Process
         for _ in range(share + 30)
     ]
     ids.append(submit(user, Submission(kinds.PERSONA_PROMOTE, {}, quiet), NullDispatcher()).id)
-    CeleryDispatcher().app.send_task(DRAIN_PERSONA, args=[busy, quiet], queue="greenlight.operations")
+    CeleryDispatcher().app.send_task(
+        DRAIN_PERSONAS.name, args=[busy, quiet], queue=DRAIN_PERSONAS.queue.value
+    )
     wait_all_done(ids, timeout=60)
 
     busy_done, (quiet_done,) = _finished(busy), _finished(quiet)

@@ -11,6 +11,7 @@ import pytest
 
 from tests.api_helpers import create_persona, wait_operation
 from tests.support import start_flower, wait_until
+from workers.catalogue import DRAIN_PERSONAS
 
 CREDENTIALS = ("ops", "flower-test-password")
 
@@ -48,7 +49,7 @@ def test_flower_shows_the_drain_of_a_persona_by_task_name_and_id(
     def shown() -> bool:
         response = httpx.get(
             f"{flower}/api/tasks",
-            params={"taskname": "greenlight.operations.drain"},
+            params={"taskname": DRAIN_PERSONAS.name},
             auth=CREDENTIALS,
             timeout=10,
         )
@@ -59,6 +60,6 @@ def test_flower_shows_the_drain_of_a_persona_by_task_name_and_id(
     wait_until(shown, timeout=30, interval=0.2)
     task = found[0]
     # Accepted operations are applied by a drain of their persona (one message for all that wait).
-    assert task["name"] == "greenlight.operations.drain"
+    assert task["name"] == DRAIN_PERSONAS.name
     assert json.loads(task["args"].replace("'", '"')) == [persona["id"]]  # the id, and nothing else
     assert api_key not in listing[0]

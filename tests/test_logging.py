@@ -14,6 +14,7 @@ from greenlight import logs
 from tests.api_helpers import create_persona, wait_operation
 from tests.conftest import new_key
 from tests.support import ARTIFACTS, log_lines, wait_until
+from workers.catalogue import DRAIN_PERSONAS
 
 
 def test_request_id_is_taken_from_the_caller_or_made(client: httpx.Client) -> None:
@@ -65,7 +66,7 @@ def test_lines_carry_request_operation_and_persona_ids(client: httpx.Client, aut
     for line in worker_lines():
         assert line["component"] == "worker"
         assert line["persona_id"] == persona["id"]
-        assert line["task"] == "greenlight.operations.drain"
+        assert line["task"] == DRAIN_PERSONAS.name
 
 
 def test_api_keys_never_reach_the_logs(client: httpx.Client) -> None:

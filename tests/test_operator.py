@@ -13,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from greenlight.embedded import EmbeddedRedis, free_port
+from cli.embedded import EmbeddedRedis, free_port
 from greenlight.operations.submit import Submission, submit
+from greenlight.queues import Queue
 from tests.api_helpers import create_persona, wait_operation
 from tests.support import start_api, start_worker, wait_until
 from workers.dispatch import CeleryDispatcher
@@ -151,8 +153,21 @@ def test_metrics_move_when_operations_run(api_url: str, client: httpx.Client, au
     assert value(after, "greenlight_outbox_backlog") >= value(before, "greenlight_outbox_backlog") + 4
     assert value(after, "greenlight_metrics_source_up", source="database") == 1
     assert value(after, "greenlight_metrics_source_up", source="redis") == 1
-    for queue in ("greenlight.operations", "greenlight.acks", "greenlight.notifications"):
-        assert ("greenlight_queue_depth", frozenset({("queue", queue)})) in after
+    for queue in Queue:
+        assert ("greenlight_queue_depth", frozenset({("queue", queue.value)})) in after
+
+
+def test_queue_depth_reports_every_queue(private_api: str, private_redis: str) -> None:
+    # No worker reads the private Redis's notification queues: what waits there is counted.
+    client = redis.Redis.from_url(private_redis)
+    client.lpush(Queue.WEBHOOKS.value, "{}")
+    try:
+        samples = scrape(private_api)
+    finally:
+        client.delete(Queue.WEBHOOKS.value)
+    assert value(samples, "greenlight_queue_depth", queue=Queue.WEBHOOKS.value) == 1
+    for queue in Queue:
+        assert ("greenlight_queue_depth", frozenset({("queue", queue.value)})) in samples, queue
 
 
 def test_queue_depth_counts_waiting_messages_in_every_api_process(
@@ -170,7 +185,7 @@ def test_queue_depth_counts_waiting_messages_in_every_api_process(
     # Several scrapes reach both gunicorn workers: each reads the same shared state.
     for _ in range(4):
         samples = scrape(private_api)
-        assert value(samples, "greenlight_queue_depth", queue="greenlight.operations") == 1
+        assert value(samples, "greenlight_queue_depth", queue=Queue.OPERATIONS.value) == 1
         assert value(samples, "greenlight_oldest_pending_operation_age_seconds") > 0
     # The database is the source of truth: the sweeper (on the session's Redis) finds it.
     assert wait_operation(client, auth, response.json()["data"]["id"])["status"] == "succeeded"

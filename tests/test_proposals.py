@@ -15,6 +15,7 @@ from greenlight.drafts.expiry import expire_overdue
 from greenlight.models import DraftEntry, OutboxEvent, Promotion
 from tests.support import Process
 from tests.test_drafts import ok, patch
+from workers.catalogue import APPLY_ACK
 
 
 def _events(persona_id: str, kind: str) -> list[dict[str, Any]]:
@@ -95,7 +96,7 @@ def test_twenty_concurrent_identical_acks(
     assert len({text for _, text in answers}) == 1
     assert len(_events(form["persona_id"], "draft.accepted")) == 1
     assert [v["value"] for v in _state(client, auth, form["draft_id"])["voices"]] == ["new voice"]
-    assert "greenlight.acks.apply" in worker.log_path.read_text()  # its own task, on its own queue
+    assert APPLY_ACK.name in worker.log_path.read_text()  # its own task, on its own queue
 
     opposite = patch(client, auth, idempotency_key=key, accept=False)
     assert opposite.status_code == 409

@@ -37,6 +37,7 @@ from tests.api_helpers import wait_operation
 from tests.conftest import new_key
 from tests.notify_support import SSEClient
 from tests.support import ARTIFACTS, Process
+from workers.catalogue import APPLY_ACK, DRAIN_PERSONAS
 
 Request = tuple[str, str, dict[str, Any]]  # method, url, httpx keyword arguments
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -431,7 +432,7 @@ def test_keys_never_reach_logs_error_bodies_redis_or_task_arguments(
             assert key not in response.text and wrong not in response.text, response.text
     messages = monitor.task_messages()
     # Operations reach workers as drains of their persona (coalesced), acks one by one.
-    assert {"greenlight.operations.drain", "greenlight.acks.apply"} <= {task for task, _, _ in messages}
+    assert {DRAIN_PERSONAS.name, APPLY_ACK.name} <= {task for task, _, _ in messages}
     for task, args, kwargs in messages:
         assert kwargs == {} and all(isinstance(a, str) and UUID_RE.match(a) for a in args), (
             task,

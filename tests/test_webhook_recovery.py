@@ -10,11 +10,12 @@ import redis
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
+from cli.processes import NOTIFICATION_QUEUES
+from greenlight import queues
 from greenlight.db import unit_of_work
 from greenlight.models import OutboxEvent, WebhookDelivery
 from greenlight.settings import get_settings
 from tests.api_helpers import create_persona
-from tests.conftest import NOTIFICATION_QUEUES
 from tests.notify_support import Request, receiver
 from tests.support import start_worker, wait_until
 from tests.webhook_helpers import promote, register, wait_deliveries
@@ -65,8 +66,8 @@ def test_events_committed_while_no_notification_worker_runs_and_the_broker_lost_
         persona = create_persona(client, auth)
         promote(client, auth, persona["id"])  # committed; its relay nudge waits in the broker...
         broker = redis.Redis.from_url(get_settings().require_redis_url())
-        for name in ("greenlight.notifications", "greenlight.webhooks"):
-            for queue_key in broker.scan_iter(match=f"{name}*"):
+        for queue in queues.NOTIFICATION_QUEUES:
+            for queue_key in broker.scan_iter(match=f"{queue.value}*"):
                 broker.delete(queue_key)  # ...and is lost, as in a Redis restart without persistence
         with unit_of_work() as session:
             pending = session.scalars(

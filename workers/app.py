@@ -7,19 +7,14 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
-from kombu import Queue
+from kombu import Queue as KombuQueue
 
 from greenlight import logs
 from greenlight.db import dispose_engine, retry_instead_of_pre_ping
+from greenlight.queues import Queue
 from greenlight.settings import get_settings
 from workers.broker import TRANSPORT
-
-OPERATIONS_QUEUE = "greenlight.operations"
-ACKS_QUEUE = "greenlight.acks"
-NOTIFICATIONS_QUEUE = "greenlight.notifications"
-# Webhook requests wait on other people's servers: their own queue (and workers), so a slow receiver
-# never delays the relay and the live event stream.
-WEBHOOKS_QUEUE = "greenlight.webhooks"
+from workers.catalogue import beat_schedule, task_routes
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -38,47 +33,15 @@ def make_celery(broker_url: str | None = None) -> Celery:
         result_serializer="json",
         task_ignore_result=True,
         result_backend=None,
-        task_default_queue=OPERATIONS_QUEUE,
-        task_queues=[
-            Queue(OPERATIONS_QUEUE),
-            Queue(ACKS_QUEUE),
-            Queue(NOTIFICATIONS_QUEUE),
-            Queue(WEBHOOKS_QUEUE),
-        ],
-        task_routes={
-            "greenlight.operations.*": {"queue": OPERATIONS_QUEUE},
-            "greenlight.acks.*": {"queue": ACKS_QUEUE},
-            "greenlight.notifications.*": {"queue": NOTIFICATIONS_QUEUE},
-            "greenlight.webhooks.*": {"queue": WEBHOOKS_QUEUE},
-        },
+        task_default_queue=Queue.OPERATIONS.value,
+        task_queues=[KombuQueue(queue.value) for queue in Queue],
+        task_routes=task_routes(),
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
         worker_send_task_events=True,
         task_send_sent_event=True,
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "sweep-stalled-operations": {
-                "task": "greenlight.operations.sweep",
-                "schedule": settings.sweep_interval_seconds,
-                "options": {"expires": settings.sweep_interval_seconds * 2},
-            },
-            "expire-dormant-proposals": {
-                "task": "greenlight.acks.expire",
-                "schedule": settings.expire_interval_seconds,
-                "options": {"expires": settings.expire_interval_seconds * 2},
-            },
-            "submit-due-scheduled-promotions": {
-                "task": "greenlight.operations.run_schedules",
-                "schedule": settings.schedule_interval_seconds,
-                "options": {"expires": settings.schedule_interval_seconds * 2},
-            },
-            # Relays new outbox events and hands due webhook deliveries (first tries and retries) to senders.
-            "relay-outbox-events": {
-                "task": "greenlight.notifications.relay",
-                "schedule": settings.outbox_relay_interval_seconds,
-                "options": {"expires": settings.outbox_relay_interval_seconds * 2},
-            },
-        },
+        beat_schedule=beat_schedule(settings),
     )
     return app
 

@@ -9,20 +9,16 @@ from collections.abc import Sequence
 import redis
 from celery import Celery
 
+from greenlight import drain_request
 from greenlight.dispatch import Accepted
 from greenlight.operations.kinds import DRAFT_ACK
 from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
-from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE, WEBHOOKS_QUEUE, app
+from workers.app import app
 from workers.broker import TRANSPORT, only_if_newly_set
+from workers.catalogue import APPLY_ACK, APPLY_OPERATION, DRAIN_PERSONAS, RELAY_EVENTS, SEND_WEBHOOK
 
 log = logging.getLogger(__name__)
-
-APPLY_OPERATION = "greenlight.operations.apply"
-DRAIN_PERSONA = "greenlight.operations.drain"
-APPLY_ACK = "greenlight.acks.apply"
-RELAY_EVENTS = "greenlight.notifications.relay"
-SEND_WEBHOOK = "greenlight.webhooks.send"
 
 # While set, a relay is already queued: nudges after commits coalesce into it. Expires in case the
 # message is lost; beat relays periodically anyway.
@@ -31,16 +27,6 @@ RELAY_REQUESTED_TTL_SECONDS = 5
 
 def relay_requested_key() -> str:
     return key("notifications", "relay-requested")
-
-
-# While set, a drain of the persona is queued and has not started: operations accepted meanwhile
-# need no message of their own (the drain reads every pending operation after it clears the flag).
-# Expires in case the message is lost; the sweeper re-sends stalled operations anyway.
-DRAIN_REQUESTED_TTL_SECONDS = 10
-
-
-def drain_requested_key(persona_id: str) -> str:
-    return key("operations", "drain-requested", persona_id)
 
 
 def clear_relay_request() -> None:
@@ -56,9 +42,9 @@ class CeleryDispatcher:
         self.app = celery or app
 
     def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
-        task, queue = (APPLY_ACK, ACKS_QUEUE) if kind == DRAFT_ACK else (APPLY_OPERATION, OPERATIONS_QUEUE)
+        task = APPLY_ACK if kind == DRAFT_ACK else APPLY_OPERATION
         try:
-            self.app.send_task(task, args=[operation_id], queue=queue)
+            self.app.send_task(task.name, args=[operation_id], queue=task.queue.value)
         except Exception:  # the broker is down: the operation is committed, the sweeper sends it later
             log.warning("could not enqueue operation %s; the sweeper will", operation_id, exc_info=True)
 
@@ -80,10 +66,7 @@ class CeleryDispatcher:
             return
         try:
             redis_client = get_redis()
-            with redis_client.pipeline(transaction=False) as pipe:
-                for persona_id in persona_ids:
-                    pipe.set(drain_requested_key(persona_id), "1", nx=True, ex=DRAIN_REQUESTED_TTL_SECONDS)
-                requested = pipe.execute()
+            requested = drain_request.set_all(redis_client, persona_ids)
         except redis.RedisError:  # the operations are committed: the sweeper sends them later
             log.warning("could not request drains of %s; the sweeper will", list(persona_ids), exc_info=True)
             return
@@ -94,32 +77,33 @@ class CeleryDispatcher:
         for start in range(0, len(wanted), size):
             chunk = wanted[start : start + size]
             try:
-                self.app.send_task(DRAIN_PERSONA, args=chunk, queue=OPERATIONS_QUEUE)
+                self.app.send_task(DRAIN_PERSONAS.name, args=chunk, queue=DRAIN_PERSONAS.queue.value)
             except Exception:
                 log.warning("could not enqueue a drain of %s; the sweeper will", chunk, exc_info=True)
-                with contextlib.suppress(redis.RedisError):  # else they expire
-                    redis_client.delete(*(drain_requested_key(persona_id) for persona_id in chunk))
+                with contextlib.suppress(redis.RedisError):
+                    drain_request.clear(redis_client, chunk)
 
     def _request_drain(self, persona_id: str) -> None:
         """One persona: its flag and its message in one round trip (see workers/broker.py)."""
-        flag = drain_requested_key(persona_id)
         try:
-            with only_if_newly_set(flag, DRAIN_REQUESTED_TTL_SECONDS):
-                self.app.send_task(DRAIN_PERSONA, args=[persona_id], queue=OPERATIONS_QUEUE)
+            with only_if_newly_set(drain_request.key(persona_id), drain_request.TTL_SECONDS):
+                self.app.send_task(DRAIN_PERSONAS.name, args=[persona_id], queue=DRAIN_PERSONAS.queue.value)
         except Exception:  # the operations are committed: the sweeper sends them later
             log.warning("could not request a drain of %s; the sweeper will", persona_id, exc_info=True)
-            with contextlib.suppress(redis.RedisError):  # else it expires
-                get_redis().delete(flag)
+            with contextlib.suppress(redis.RedisError):
+                drain_request.clear(get_redis(), [persona_id])
 
     def enqueue_relay(self) -> None:
         try:
             if get_redis().set(relay_requested_key(), "1", nx=True, ex=RELAY_REQUESTED_TTL_SECONDS):
-                self.app.send_task(RELAY_EVENTS, queue=NOTIFICATIONS_QUEUE)
+                self.app.send_task(RELAY_EVENTS.name, queue=RELAY_EVENTS.queue.value)
         except Exception:  # the events are committed: beat's periodic relay finds them
             log.warning("could not enqueue a relay; beat will run it", exc_info=True)
 
     def enqueue_delivery(self, delivery_id: str, claim_token: str) -> None:
         try:
-            self.app.send_task(SEND_WEBHOOK, args=[delivery_id, claim_token], queue=WEBHOOKS_QUEUE)
+            self.app.send_task(
+                SEND_WEBHOOK.name, args=[delivery_id, claim_token], queue=SEND_WEBHOOK.queue.value
+            )
         except Exception:  # the claim's lease runs out and the next relay claims it again
             log.warning("could not enqueue delivery %s; it is re-claimed later", delivery_id, exc_info=True)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec, TypeVar
 
-import redis
 from celery import Task
-from sqlalchemy.exc import DBAPIError
 
 from greenlight import logs
 from greenlight.db import unit_of_work
@@ -19,25 +17,20 @@ from greenlight.operations.engine import Engine
 from greenlight.operations.sweeper import stalled_heads
 from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
+from workers import catalogue
 from workers.app import app
-from workers.dispatch import CeleryDispatcher, clear_relay_request, drain_requested_key
+from workers.dispatch import CeleryDispatcher, clear_relay_request
 
 log = logging.getLogger(__name__)
 
-# Infrastructure failures are retried with backoff; they never mark an operation failed.
-RETRYABLE = (DBAPIError, redis.RedisError)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def engine_task(name: str) -> Callable[[Callable[..., int]], Task[Any, Any]]:
-    """Applying never gives up on an infrastructure error: the operation is durable, backoff capped."""
-    return app.task(
-        name=name,
-        autoretry_for=RETRYABLE,
-        retry_backoff=1,
-        retry_backoff_max=30,
-        retry_jitter=True,
-        max_retries=None,
-    )
+def task(spec: catalogue.TaskSpec) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """Register a task under its name in the catalogue, with its policy (its base class)."""
+    decorate: Callable[[Callable[P, R]], Task[P, R]] = app.task(name=spec.name, base=spec.base)
+    return decorate
 
 
 def _drain_for(operation_id: str) -> int:
@@ -45,7 +38,7 @@ def _drain_for(operation_id: str) -> int:
     return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
 
 
-@engine_task("greenlight.operations.apply")
+@task(catalogue.APPLY_OPERATION)
 def apply_operation(operation_id: str) -> int:
     return _drain_for(operation_id)
 
@@ -54,7 +47,7 @@ def apply_operation(operation_id: str) -> int:
 SHARE_GROUPS = 5
 
 
-@engine_task("greenlight.operations.drain")
+@task(catalogue.DRAIN_PERSONAS)
 def drain_persona(*persona_ids: str) -> int:
     """Drain each persona in turn: a group commit asks for every persona it touched in one message
     (a message's overhead was most of the cost of draining one operation). A busy persona gets a
@@ -67,7 +60,7 @@ def drain_persona(*persona_ids: str) -> int:
         # The request flag goes before the drain reads pending operations (with the lock, in one
         # round trip): anything accepted later sends a message.
         done, cut_short = engine.drain_some(
-            persona_id, SHARE_GROUPS if others_wait else None, clearing=[drain_requested_key(persona_id)]
+            persona_id, SHARE_GROUPS if others_wait else None, clear_drain_request=True
         )
         applied += done
         if cut_short:
@@ -77,18 +70,17 @@ def drain_persona(*persona_ids: str) -> int:
     return applied
 
 
-@engine_task("greenlight.acks.apply")
+@task(catalogue.APPLY_ACK)
 def apply_ack(operation_id: str) -> int:
-    # Acks ride the same ordered drain as every operation of the persona, on their own queue.
     return _drain_for(operation_id)
 
 
-@app.task(name="greenlight.acks.expire", ignore_result=True)
+@task(catalogue.EXPIRE_PROPOSALS)
 def expire_proposals() -> int:
     return expire_overdue()
 
 
-@app.task(name="greenlight.operations.sweep", ignore_result=True)
+@task(catalogue.SWEEP_OPERATIONS)
 def sweep_operations() -> int:
     with unit_of_work() as session:
         ids = stalled_heads(session, get_settings().sweep_after_seconds)
@@ -100,33 +92,17 @@ def sweep_operations() -> int:
     return len(ids)
 
 
-@app.task(name="greenlight.operations.run_schedules", ignore_result=True)
+@task(catalogue.RUN_SCHEDULES)
 def run_schedules() -> int:
     return len(submit_due(CeleryDispatcher()))
 
 
-@app.task(
-    name="greenlight.notifications.relay",
-    ignore_result=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=1,
-    retry_backoff_max=10,
-    retry_jitter=True,
-    max_retries=5,
-)
+@task(catalogue.RELAY_EVENTS)
 def relay_events() -> int:
     clear_relay_request()
     return Notifier().pump(CeleryDispatcher())
 
 
-@app.task(
-    name="greenlight.webhooks.send",
-    ignore_result=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=1,
-    retry_backoff_max=10,
-    retry_jitter=True,
-    max_retries=5,
-)
+@task(catalogue.SEND_WEBHOOK)
 def send_webhook(delivery_id: str, claim_token: str) -> int:
     return Notifier().deliver(Claim(delivery_id, claim_token))

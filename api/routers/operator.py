@@ -8,20 +8,19 @@ from starlette.concurrency import run_in_threadpool
 
 from api.responses import ReadinessReport
 from greenlight import metrics
+from greenlight.queues import Queue
 from greenlight.readiness import Report, run_checks, storage_checks
 from greenlight.settings import get_settings
-from workers.app import ACKS_QUEUE, NOTIFICATIONS_QUEUE, OPERATIONS_QUEUE
 from workers.health import ping_workers
 
 router = APIRouter(tags=["operator"])
 
-QUEUES = (OPERATIONS_QUEUE, ACKS_QUEUE, NOTIFICATIONS_QUEUE)
-METRICS_EXAMPLE = """# HELP greenlight_operations_accepted_total Operations accepted (recorded)
+METRICS_EXAMPLE = f"""# HELP greenlight_operations_accepted_total Operations accepted (recorded)
 # TYPE greenlight_operations_accepted_total counter
-greenlight_operations_accepted_total{kind="persona.promote"} 42.0
+greenlight_operations_accepted_total{{kind="persona.promote"}} 42.0
 # HELP greenlight_queue_depth Messages waiting in a Celery queue (Redis LLEN)
 # TYPE greenlight_queue_depth gauge
-greenlight_queue_depth{queue="greenlight.operations"} 0.0
+greenlight_queue_depth{{queue="{Queue.OPERATIONS.value}"}} 0.0
 """
 
 
@@ -55,5 +54,5 @@ async def readyz() -> Response:
     },
 )
 async def prometheus_metrics() -> Response:
-    body = await run_in_threadpool(metrics.render, QUEUES)
+    body = await run_in_threadpool(metrics.render)
     return Response(body, media_type=metrics.CONTENT_TYPE)

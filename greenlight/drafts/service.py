@@ -12,6 +12,7 @@ from greenlight.clock import isoformat, utcnow
 from greenlight.drafts import connections
 from greenlight.drafts.resources import ResolvedChanges
 from greenlight.errors import Conflict, NotFound
+from greenlight.events import DraftAccepted, DraftExpired, DraftProposed, DraftRejected, DraftUpdated
 from greenlight.models import DraftEntry, EntryStatus, Persona, PersonaVersion, Resource, VersionStatus
 from greenlight.outbox import emit
 from greenlight.personas import service as personas
@@ -62,23 +63,16 @@ def _apply(session: Session, persona: Persona, draft: PersonaVersion, changes: R
     _sync_persona_fields(session, persona, changes)
 
 
-def _event(
+def _updated(
     session: Session,
     persona: Persona,
-    kind: str,
+    draft: PersonaVersion,
     entry: DraftEntry,
     actor: str,
-    operation_id: str | None,
-    **extra: Any,
+    operation_id: str,
 ) -> None:
-    data = {
-        "entry_id": entry.id,
-        "draft_id": entry.draft_version_id,
-        "actor": actor,
-        "fields": _fields(entry),
-        "operation_id": operation_id,
-    }
-    emit(session, persona, kind, {**data, **extra}, operation_id)
+    event = DraftUpdated.of(draft, entry.id, actor, _fields(entry), operation_id)
+    emit(session, persona, event, operation_id)
 
 
 def _fields(entry: DraftEntry) -> list[str]:
@@ -89,18 +83,11 @@ def create(
     session: Session, user_id: str, persona_id: str, operation_id: str, changes: ResolvedChanges
 ) -> tuple[Persona, PersonaVersion, DraftEntry]:
     """A new persona whose first draft carries the patch."""
-    persona = personas.create_persona(session, user_id, persona_id, {"name": UNTITLED})
+    persona = personas.create_persona(session, user_id, persona_id, {"name": UNTITLED}, operation_id)
     draft = personas.ensure_draft(session, persona)
-    emit(
-        session,
-        persona,
-        "persona.created",
-        {"name": persona.name, "operation_id": operation_id},
-        operation_id,
-    )
     entry = _entry(session, persona, draft, operation_id, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _event(session, persona, "draft.updated", entry, user_id, operation_id)
+    _updated(session, persona, draft, entry, user_id, operation_id)
     return persona, draft, entry
 
 
@@ -150,19 +137,19 @@ def patch(
         entry = _entry(
             session, persona, draft, operation_id, changes, soft=True, base=base, expires_at=expires
         )
-        _event(
-            session,
-            persona,
-            "draft.proposed",
-            entry,
-            persona.user_id,
-            operation_id,
-            expires_at=isoformat(expires),
+        proposed = DraftProposed(
+            entry_id=entry.id,
+            draft_id=entry.draft_version_id,
+            actor=persona.user_id,
+            fields=_fields(entry),
+            operation_id=operation_id,
+            expires_at=expires,
         )
+        emit(session, persona, proposed, operation_id)
         return entry, draft, "Proposal staged dormant; nothing changed until it is acked with accept=true"
     entry = _entry(session, persona, draft, operation_id, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _event(session, persona, "draft.updated", entry, persona.user_id, operation_id)
+    _updated(session, persona, draft, entry, persona.user_id, operation_id)
     note = f" (draft {draft_id} is no longer editable; applied to draft {draft.id})" if redirected else ""
     return entry, draft, "Draft updated" + note
 
@@ -224,18 +211,17 @@ def ack(
     entry.decided_by, entry.decided_at, entry.decision_reason = actor, utcnow(), reason
     entry.decision_operation_id = operation_id
     entry.draft_version_id = draft.id
-    kind = "draft.accepted" if accept else "draft.rejected"
-    _event(
-        session,
-        persona,
-        kind,
-        entry,
-        actor,
-        operation_id,
+    decided = (DraftAccepted if accept else DraftRejected)(
+        entry_id=entry.id,
+        draft_id=entry.draft_version_id,
+        actor=actor,
+        fields=_fields(entry),
+        operation_id=operation_id,
         decision=entry.status,
         reason=reason,
         forced=force and accept,
     )
+    emit(session, persona, decided, operation_id)
     return entry, draft, f"Proposal {entry.status}"
 
 
@@ -268,7 +254,15 @@ def expire(session: Session, entry_id: str) -> bool:
     entry.decided_at = utcnow()
     if persona is not None:
         # Not applied by an operation: no operation id, so it is never mistaken for one's effect.
-        _event(session, persona, "draft.expired", entry, "system", None, decision=entry.status)
+        expired = DraftExpired(
+            entry_id=entry.id,
+            draft_id=entry.draft_version_id,
+            actor="system",
+            fields=_fields(entry),
+            operation_id=None,
+            decision=entry.status,
+        )
+        emit(session, persona, expired, None)
     return True
 
 

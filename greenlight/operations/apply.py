@@ -14,6 +14,7 @@ from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import utcnow
 from greenlight.drafts.connections import remember_no_links
 from greenlight.errors import DomainError, FencingError, NotFound
+from greenlight.events import OperationFailed
 from greenlight.models import Operation, OperationStatus, Persona, PersonaVersion, VersionResource
 from greenlight.models.base import table_of
 from greenlight.models.operations import PENDING_STATUSES
@@ -269,11 +270,6 @@ def fail_in_transaction(
     _finish(session, op, OperationStatus.FAILED)
     if persona is None:
         return expected_revision
-    emit(
-        session,
-        persona,
-        "operation.failed",
-        {"operation_id": op.id, "kind": op.kind, "error": error.code, "message": error.message},
-        op.id,
-    )
+    failed = OperationFailed(operation_id=op.id, kind=op.kind, error=error.code, message=error.message)
+    emit(session, persona, failed, op.id)
     return _bump_revision(session, persona, expected_revision)

@@ -9,7 +9,7 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -83,18 +83,18 @@ class Engine:
         return self.drain_some(persona_id)[0]
 
     def drain_some(
-        self, persona_id: str, max_groups: int | None = None, clearing: Sequence[str] = ()
+        self, persona_id: str, max_groups: int | None = None, clear_drain_request: bool = False
     ) -> tuple[int, bool]:
         """Like ``drain``, but stop after `max_groups` full groups, so that personas waiting behind
         this one in the same message are not held up by a busy one: (applied, whether it stopped
-        before the persona's queue was empty). `clearing`: Redis keys deleted as the lock is first
-        tried, before anything pending is read (the dispatcher's "drain requested" flag)."""
+        before the persona's queue was empty). `clear_drain_request`: the persona's "drain requested"
+        flag is cleared as the lock is first tried, before anything pending is read."""
         logs.bind(persona_id=persona_id)
         applied = 0
         while True:
             lock = PersonaLock(self.redis, persona_id, self.settings.lock_ttl_seconds)
-            taken = lock.try_acquire(clearing)
-            clearing = ()
+            taken = lock.try_acquire(clear_drain_request)
+            clear_drain_request = False
             if not taken:
                 # The holder learns it was contended as it lets go and looks for work then.
                 return applied, False

@@ -20,6 +20,7 @@ from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import new_id
 from greenlight.drafts.connections import link_rows, load_versions, read_slots, remember_slots
 from greenlight.errors import FencingError, NoDraftVersion
+from greenlight.events import VersionPromoted
 from greenlight.models import (
     OutboxEvent,
     Persona,
@@ -29,7 +30,7 @@ from greenlight.models import (
     VersionStatus,
 )
 from greenlight.models.base import table_of
-from greenlight.outbox import event_row
+from greenlight.outbox import Pending, event_rows
 from greenlight.personas.promotion import (
     PromotionRequest,
     archived_event,
@@ -78,10 +79,10 @@ def promote_drafts(
     content = content_of(draft)
     archived_at = None  # when the production version found here was archived (by the run's first)
     previous = production
-    number, event_seq = persona.last_version_number, persona.last_event_seq
+    number = persona.last_version_number
     published: list[PersonaVersion] = []
     promotions: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    events: list[Pending] = []
     answers: list[dict[str, Any]] = []
     for request in requests:
         check_expected_production(previous.id if previous else None, request)
@@ -107,13 +108,9 @@ def promote_drafts(
             previous.updated_at = now
         request = with_proposal(request, draft)
         promotions.append({"id": new_id(), **promotion_row(persona, version, previous, request, now)})
-        event_seq += 1
-        data = promoted_event(version, previous, request)
-        events.append(event_row(persona, event_seq, "version.promoted", data, request.operation_id))
+        events.append((promoted_event(VersionPromoted, version, previous, request), request.operation_id))
         if previous is not None:
-            event_seq += 1
-            data = archived_event(previous, request.operation_id)
-            events.append(event_row(persona, event_seq, "version.archived", data, request.operation_id))
+            events.append((archived_event(previous, request.operation_id), request.operation_id))
         # Changed on the object: the caller's revision bump writes the row (see `promote_drafts`).
         persona.current_production_version_id = version.id
         persona.updated_at = now
@@ -121,12 +118,12 @@ def promote_drafts(
         published.append(version)
         previous = version
     pending = Writes() if writes is None else writes
+    rows = event_rows(persona, events)
     with session.no_autoflush:  # its one read (the draft's connections) needs none of the changes
-        _write(session, pending, production, archived_at, published, promotions, events, draft.id)
+        _write(session, pending, production, archived_at, published, promotions, rows, draft.id)
     if writes is None and not pending.send(session.connection()):
         raise FencingError(f"persona {persona.id}: a version promoted or archived under the promotion")
     persona.last_version_number = number
-    persona.last_event_seq = event_seq
     return answers
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from greenlight import schedules
 from greenlight.bulk import Writes
+from greenlight.events import DraftUpdated
 from greenlight.models import Operation, Persona
 from greenlight.operations.context import ApplyContext
 from greenlight.outbox import emit
@@ -30,23 +31,18 @@ def _promotion_request(op: Operation) -> promotion.PromotionRequest:
 
 def create(ctx: ApplyContext) -> dict[str, Any]:
     op = ctx.operation
-    persona = service.create_persona(ctx.session, op.user_id, op.persona_id, op.payload)
+    persona = service.create_persona(ctx.session, op.user_id, op.persona_id, op.payload, op.id)
     ctx.persona = persona
-    emit(ctx.session, persona, "persona.created", {"name": persona.name, "operation_id": op.id}, op.id)
     return {"persona": persona_to_dict(ctx.session, persona)}
 
 
 def update_draft(ctx: ApplyContext) -> dict[str, Any]:
     persona = ctx.require_persona()
-    draft = service.update_draft(ctx.session, persona, ctx.operation.payload.get("changes", {}))
+    op = ctx.operation
+    changes = op.payload.get("changes", {})
+    draft = service.update_draft(ctx.session, persona, changes)
     ctx.session.flush()
-    emit(
-        ctx.session,
-        persona,
-        "draft.updated",
-        {"version_id": draft.id, "version": draft.version_number, "operation_id": ctx.operation.id},
-        ctx.operation.id,
-    )
+    emit(ctx.session, persona, DraftUpdated.of(draft, None, op.user_id, sorted(changes), op.id), op.id)
     return {"persona": persona_to_dict(ctx.session, persona)}
 
 

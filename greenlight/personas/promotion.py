@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
 from greenlight.errors import Conflict, Unprocessable
+from greenlight.events import PromotionPayload, VersionArchived, VersionPublished, VersionUnarchived
 from greenlight.models import Persona, PersonaVersion, Promotion, VersionStatus
 from greenlight.outbox import emit
 from greenlight.personas.service import get_version
@@ -106,7 +107,7 @@ def publish_version(
         persona.current_draft_version_id = None
     persona.updated_at = now
     request = with_proposal(request, version)
-    return _record(session, persona, version, previous, request, now, "version.published")
+    return _record(session, persona, version, previous, request, now, VersionPublished)
 
 
 def unarchive_version(
@@ -126,13 +127,8 @@ def unarchive_version(
     if not persona.current_draft_version_id:
         persona.current_draft_version_id = version.id
     persona.updated_at = now
-    emit(
-        session,
-        persona,
-        "version.unarchived",
-        {"version_id": version.id, "version": number, "by": actor_id, "operation_id": operation_id},
-        operation_id,
-    )
+    event = VersionUnarchived(version_id=version.id, version=number, by=actor_id, operation_id=operation_id)
+    emit(session, persona, event, operation_id)
     return version
 
 
@@ -144,23 +140,26 @@ def with_proposal(request: PromotionRequest, source: PersonaVersion) -> Promotio
 
 
 def promoted_event(
-    published: PersonaVersion, previous: PersonaVersion | None, request: PromotionRequest
-) -> dict[str, Any]:
-    """The data of a version.promoted / version.published event."""
-    return {
-        "version_id": published.id,
-        "version": published.version_number,
-        "previous_version_id": previous.id if previous else None,
-        "previous_version": previous.version_number if previous else None,
-        "promoted_by": request.actor_id,
-        "notes": request.notes,
-        "operation_id": request.operation_id,
-        "proposal_id": request.proposal_id,
-    }
+    payload: type[PromotionPayload],
+    published: PersonaVersion,
+    previous: PersonaVersion | None,
+    request: PromotionRequest,
+) -> PromotionPayload:
+    """The event of a promotion: version.promoted or version.published."""
+    return payload(
+        version_id=published.id,
+        version=published.version_number,
+        previous_version_id=previous.id if previous else None,
+        previous_version=previous.version_number if previous else None,
+        promoted_by=request.actor_id,
+        notes=request.notes,
+        operation_id=request.operation_id,
+        proposal_id=request.proposal_id,
+    )
 
 
-def archived_event(previous: PersonaVersion, operation_id: str | None) -> dict[str, Any]:
-    return {"version_id": previous.id, "version": previous.version_number, "operation_id": operation_id}
+def archived_event(previous: PersonaVersion, operation_id: str | None) -> VersionArchived:
+    return VersionArchived(version_id=previous.id, version=previous.version_number, operation_id=operation_id)
 
 
 def promotion_row(
@@ -193,12 +192,11 @@ def _record(
     previous: PersonaVersion | None,
     request: PromotionRequest,
     now: datetime,
-    event_type: str,
+    event: type[PromotionPayload],
 ) -> Promotion:
     promotion = Promotion(**promotion_row(persona, published, previous, request, now))
     session.add(promotion)
-    emit(session, persona, event_type, promoted_event(published, previous, request), request.operation_id)
+    emit(session, persona, promoted_event(event, published, previous, request), request.operation_id)
     if previous is not None:
-        archived = archived_event(previous, request.operation_id)
-        emit(session, persona, "version.archived", archived, request.operation_id)
+        emit(session, persona, archived_event(previous, request.operation_id), request.operation_id)
     return promotion

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 from greenlight.clock import utcnow
 from greenlight.drafts.connections import copy_connections
 from greenlight.errors import NotFound
+from greenlight.events import PersonaCreated
 from greenlight.models import Persona, PersonaVersion, VersionStatus
 from greenlight.models.personas import CONTENT_FIELDS
+from greenlight.outbox import emit
 
 PERSONA_FIELDS: tuple[str, ...] = ("name", "role", "description", "tags", "image_url")
 
@@ -62,8 +64,10 @@ def content_of(version: PersonaVersion) -> dict[str, Any]:
     return {name: getattr(version, name) for name in CONTENT_FIELDS}
 
 
-def create_persona(session: Session, user_id: str, persona_id: str, data: dict[str, Any]) -> Persona:
-    """A new persona with its first draft (version 1)."""
+def create_persona(
+    session: Session, user_id: str, persona_id: str, data: dict[str, Any], operation_id: str
+) -> Persona:
+    """A new persona with its first draft (version 1), announced by its first event."""
     now = utcnow()
     persona = Persona(
         id=persona_id,
@@ -82,6 +86,7 @@ def create_persona(session: Session, user_id: str, persona_id: str, data: dict[s
     )
     session.flush()
     persona.current_draft_version_id = draft.id
+    emit(session, persona, PersonaCreated(name=persona.name, operation_id=operation_id), operation_id)
     return persona
 
 

@@ -21,9 +21,9 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
+from cli.embedded import free_port, redis_server_binary
 from greenlight.auth_throttle import limiter_key_prefix
 from greenlight.db import unit_of_work
-from greenlight.embedded import free_port, redis_server_binary
 from greenlight.keys import KEY_PREFIX, get_or_create_user, hash_key
 from greenlight.models import ApiKey
 from greenlight.settings import get_settings

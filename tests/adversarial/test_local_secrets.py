@@ -26,8 +26,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from cli.embedded import free_port
 from greenlight.db import unit_of_work
-from greenlight.embedded import free_port
 from tests.api_helpers import create_persona, wait_operation
 from tests.support import ARTIFACTS, BIN, wait_until
 

@@ -10,12 +10,13 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from greenlight.embedded import EmbeddedRedis
+from cli.embedded import EmbeddedRedis
+from greenlight.queues import Queue
 from greenlight.settings import get_settings
 from tests.reliability.helpers import count_done, edits_and_promotions, make_persona, make_user, wait_all_done
 from tests.reliability.invariants import check_persona
 from tests.support import Process, start_beat, start_worker, wait_until
-from workers.app import OPERATIONS_QUEUE, make_celery
+from workers.app import make_celery
 from workers.dispatch import CeleryDispatcher
 
 # Short leases and a quick sweeper, so recovery happens within a test's patience.
@@ -59,10 +60,10 @@ def test_redis_restart_loses_no_accepted_operation(own_workers: list[Process], t
 
         queued = edits_and_promotions(user, persona, 30, dispatcher)
         # One persona: its 30 operations share one drain message (coalesced per persona).
-        assert client.llen(OPERATIONS_QUEUE) == 1
+        assert client.llen(Queue.OPERATIONS.value) == 1
         broker.stop()  # no persistence: every queued message is gone
         broker.start()
-        assert client.llen(OPERATIONS_QUEUE) == 0
+        assert client.llen(Queue.OPERATIONS.value) == 0
 
         node, beat = start_worker(concurrency=2, env=env), start_beat(tmp_path, env=env)
         own_workers.extend([node, beat])

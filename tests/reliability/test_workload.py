@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from cli.processes import NOTIFICATION_QUEUES
 from greenlight.db import unit_of_work
 from greenlight.models import OutboxEvent
-from tests.conftest import NOTIFICATION_QUEUES, new_key
+from tests.conftest import new_key
 from tests.notify_support import Receiver, Request, receiver
 from tests.reliability.helpers import wait_all_done
 from tests.reliability.invariants import check_persona

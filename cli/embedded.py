@@ -123,7 +123,7 @@ class Child:
 
 
 def stack_children(flower_password: str) -> dict[str, Child]:
-    from greenlight.processes import ALL_QUEUES, api_command, beat_command, worker_command
+    from cli.processes import ALL_QUEUES, api_command, beat_command, worker_command
 
     env = os.environ.copy()
     return {

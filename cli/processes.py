@@ -1,19 +1,28 @@
 """The command lines of Greenlight's long-running processes, in one place.
 
 `greenlight api|worker|beat` exec these; `greenlight run` starts them as children; the
-compose file runs the `greenlight` commands. Built as argument lists (the domain starts
-them as programs, it never imports the web server or Celery).
+compose file runs the `greenlight` commands. Built as argument lists: the command line starts
+them as programs, it never imports the web server or Celery.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+from greenlight import queues
 from greenlight.settings import get_settings
 
-ALL_QUEUES = "greenlight.operations,greenlight.acks,greenlight.notifications,greenlight.webhooks"
-ENGINE_QUEUES = "greenlight.operations,greenlight.acks"
+
+def queue_option(names: Iterable[queues.Queue]) -> str:
+    """Celery's ``-Q`` value for these queues."""
+    return ",".join(queue.value for queue in names)
+
+
+ALL_QUEUES = queue_option(queues.Queue)
+ENGINE_QUEUES = queue_option(queues.ENGINE_QUEUES)
+NOTIFICATION_QUEUES = queue_option(queues.NOTIFICATION_QUEUES)
 
 
 def bin_path(name: str) -> str:
