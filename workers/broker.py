@@ -3,7 +3,7 @@ publish that happens only if a flag was not yet set, in one round trip.
 
 Kombu's Redis channel builds a new ``redis.Redis`` for every publish, acknowledgement and event
 (``conn_or_acquire``); redis-py's constructor fills a table of some 170 response callbacks each
-time, which was about a quarter of the CPU of sending a task. The client is only a handle on the
+time, a large share of the CPU of sending a task (bench/RESULTS.md). The client is only a handle on the
 channel's connection pool (thread-safe, and reset by redis-py after a fork), so one per pool does
 the same work. Everything else is kombu's own transport.
 """

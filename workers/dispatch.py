@@ -71,8 +71,8 @@ class CeleryDispatcher:
             log.warning("could not request drains of %s; the sweeper will", list(persona_ids), exc_info=True)
             return
         wanted = [persona_id for persona_id, first in zip(persona_ids, requested, strict=True) if first]
-        # A message drains several personas in turn (a message's overhead was most of the cost of
-        # draining one operation); a few messages per group still spread it over the workers.
+        # A message drains several personas in turn (a message's own overhead outweighs draining
+        # one operation); a few messages per group still spread it over the workers.
         size = max(1, get_settings().drain_personas_per_message)
         for start in range(0, len(wanted), size):
             chunk = wanted[start : start + size]

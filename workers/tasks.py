@@ -50,7 +50,7 @@ SHARE_GROUPS = 5
 @task(catalogue.DRAIN_PERSONAS)
 def drain_persona(*persona_ids: str) -> int:
     """Drain each persona in turn: a group commit asks for every persona it touched in one message
-    (a message's overhead was most of the cost of draining one operation). A busy persona gets a
+    (a message's own overhead outweighs draining one operation). A busy persona gets a
     share, then a message of its own at the back of the queue, so it never holds up the others."""
     dispatcher = CeleryDispatcher()
     engine = Engine(dispatcher=dispatcher)
