@@ -13,11 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from greenlight import logs
 from greenlight.db import unit_of_work
 from greenlight.drafts.expiry import expire_overdue
+from greenlight.kinds import REGISTRY
 from greenlight.notifications.delivery import Claim
 from greenlight.notifications.service import Notifier
 from greenlight.operations.engine import Engine
+from greenlight.operations.scheduled import submit_due
 from greenlight.operations.sweeper import stalled_heads
-from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers.app import app
 from workers.dispatch import CeleryDispatcher, clear_relay_request, drain_requested_key
@@ -42,7 +43,7 @@ def engine_task(name: str) -> Callable[[Callable[..., int]], Task[Any, Any]]:
 
 def _drain_for(operation_id: str) -> int:
     logs.bind(operation_id=operation_id)
-    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
+    return Engine(REGISTRY, dispatcher=CeleryDispatcher()).run(operation_id)
 
 
 @engine_task("greenlight.operations.apply")
@@ -60,7 +61,7 @@ def drain_persona(*persona_ids: str) -> int:
     (a message's overhead was most of the cost of draining one operation). A busy persona gets a
     share, then a message of its own at the back of the queue, so it never holds up the others."""
     dispatcher = CeleryDispatcher()
-    engine = Engine(dispatcher=dispatcher)
+    engine = Engine(REGISTRY, dispatcher=dispatcher)
     applied, unfinished = 0, []
     for index, persona_id in enumerate(persona_ids):
         others_wait = index < len(persona_ids) - 1
