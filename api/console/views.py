@@ -352,9 +352,7 @@ def _action(op: Operation) -> str:
 
 def _succeeded(session: Session, op: Operation) -> tuple[str, str, int | None]:
     kind = REGISTRY.find(op.kind)
-    if kind is None or kind.succeeded is None:
-        return "Done", "Applied.", None
-    return kind.succeeded(session, op, kind.parse(op.payload or {}))
+    return kind.outcome(session, op) if kind is not None else ("Done", "Applied.", None)
 
 
 def describe_operation(session: Session, op: Operation) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from greenlight.bulk import Writes
+from greenlight.errors import Unprocessable
 from greenlight.events import EventType
 from greenlight.models import Operation, Persona
 from greenlight.operations.context import ApplyContext
@@ -65,7 +66,16 @@ class OperationKind(Generic[P, R]):
         return payload.model_dump(mode="json", exclude_unset=True)
 
     def parse(self, stored: Mapping[str, Any]) -> P:
-        return self.payload.model_validate(stored)
+        """The stored payload, typed; one this kind cannot read is refused, never a crash."""
+        try:
+            return self.payload.model_validate(stored)
+        except ValidationError as exc:
+            fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+            raise Unprocessable(
+                f"The operation's payload does not fit {self.name}",
+                {"kind": self.name, "fields": fields},
+                code="INVALID_PAYLOAD",
+            ) from None
 
     def submission(
         self,
@@ -98,4 +108,17 @@ class OperationKind(Generic[P, R]):
         return [dict(result) for result in self.apply_run(session, persona, parsed, writes)]
 
     def describe(self, operation: Operation) -> str:
-        return self.title(self.parse(operation.payload or {})) or self.name
+        """The console's title for the operation (its kind's name when it has none)."""
+        try:
+            return self.title(self.parse(operation.payload or {})) or self.name
+        except Unprocessable:
+            return self.name
+
+    def outcome(self, session: Session, operation: Operation) -> Outcome:
+        """The console's words for the operation once it succeeded."""
+        if self.succeeded is not None:
+            try:
+                return self.succeeded(session, operation, self.parse(operation.payload or {}))
+            except Unprocessable:
+                pass
+        return "Done", "Applied.", None

@@ -69,3 +69,10 @@ def test_a_time_turns_a_promotion_into_a_schedule() -> None:
     later, scheduled = now_or_at(PERSONA_PROMOTE, PromoteDraft(), "p", "key", at)
     assert (later.kind, scheduled) == (PROMOTION_SCHEDULE.name, True)
     assert later.payload == {"kind": "persona.promote", "payload": {}, "run_at": at.isoformat()}
+
+
+def test_a_payload_its_kind_cannot_read_is_refused_not_a_crash() -> None:
+    with pytest.raises(Unprocessable) as refused:
+        VERSION_PUBLISH.parse({"notes": "no version"})
+    assert refused.value.code == "INVALID_PAYLOAD"
+    assert refused.value.details == {"kind": "version.publish", "fields": ["version"]}
