@@ -21,7 +21,7 @@ from greenlight.queues import Queue
 def test_names_are_unique_and_a_second_registration_is_refused() -> None:
     names = [kind.name for kind in REGISTRY]
     assert len(names) == len(set(names)) == len(REGISTRY)
-    with pytest.raises(ValueError, match="persona.promote"):
+    with pytest.raises(ValueError, match=r"persona\.promote"):
         Registry([PERSONA_PROMOTE, PERSONA_PROMOTE])
 
 
@@ -49,7 +49,7 @@ def test_promotions_apply_as_runs_and_acks_wait_on_their_own_queue() -> None:
 
 
 def test_an_unknown_kind_is_refused_as_before() -> None:
-    with pytest.raises(Unprocessable, match="Unknown operation kind 'persona.rename'"):
+    with pytest.raises(Unprocessable, match=r"Unknown operation kind 'persona\.rename'"):
         REGISTRY.get("persona.rename")
 
 
