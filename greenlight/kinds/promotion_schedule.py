@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from greenlight import schedules
 from greenlight.clock import utcnow
 from greenlight.events import EventType
-from greenlight.kinds.promotions import Schedulable, version_check
+from greenlight.kinds.promotions import version_check
 from greenlight.kinds.results import ScheduleResult
 from greenlight.models import Persona
 from greenlight.operations.context import ApplyContext
@@ -45,8 +45,14 @@ def apply(ctx: ApplyContext, payload: SchedulePromotion) -> ScheduleResult:
     return {"schedule": schedules.schedule_to_dict(created)}
 
 
+class _NamedVersion(BaseModel):
+    """The version a scheduled promotion names, if any (a publish does, a promote of the draft not)."""
+
+    version: int | None = None
+
+
 def check(payload: SchedulePromotion) -> PersonaCheck:
-    version = version_check(Schedulable.model_validate(payload.payload).version)
+    version = version_check(_NamedVersion.model_validate(payload.payload).version)
 
     def checked(session: Session, persona: Persona) -> None:
         schedules.check_run_at(payload.at, utcnow())

@@ -23,8 +23,6 @@ class Schedulable(BaseModel):
 
     # Set on the operation a due schedule submits.
     schedule_id: str | None = None
-    # The version a publish names (a promote of the draft names none).
-    version: int | None = None
 
 
 class PromotionOptions(Schedulable):

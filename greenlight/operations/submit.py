@@ -50,7 +50,6 @@ class Submission:
     # What identifies the request for idempotency when the payload holds server-made
     # values (resolved resource ids); defaults to the payload.
     identity: dict[str, Any] | None = None
-    # More to check about the (owned) persona before accepting, in the same transaction.
     check: PersonaCheck | None = None
 
 
