@@ -55,11 +55,10 @@ class Steps:
 
 def measure(count: int, profile: str | None) -> None:
     from bench import seed
-    from greenlight import migrate
+    from greenlight import kinds, migrate
     from greenlight.db import get_engine, unit_of_work
     from greenlight.keys import authenticate
     from greenlight.locking import PersonaLock
-    from greenlight.operations import kinds
     from greenlight.operations.engine import Engine
     from greenlight.operations.submit import Submission, submit_many
     from workers.dispatch import CeleryDispatcher
@@ -79,7 +78,7 @@ def measure(count: int, profile: str | None) -> None:
     def accept_one(i: int) -> str:
         persona = personas[i % len(personas)]
         user_id = accept.run("authenticate (own transaction)", authenticated)
-        submission = Submission(kind=kinds.PERSONA_PROMOTE, payload={}, persona_id=persona)
+        submission = Submission(kind=kinds.PERSONA_PROMOTE.name, payload={}, persona_id=persona)
         # A group of one (the API records whatever arrived together in one transaction).
         recorded = accept.run(
             "check owner + record + enqueue (one transaction)",
@@ -91,7 +90,7 @@ def measure(count: int, profile: str | None) -> None:
         assert not isinstance(outcome, Exception), outcome
         return outcome[0].id
 
-    engine = Engine(dispatcher=dispatcher)
+    engine = Engine(kinds.REGISTRY, dispatcher=dispatcher)
     # Time the engine's own steps by wrapping them on this instance.
     for name in ("_claim_and_apply", "_announce", "has_pending"):
         original = getattr(engine, name)

@@ -15,12 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.clock import new_id, utcnow
 from greenlight.db import get_engine, unit_of_work
 from greenlight.keys import Principal, authenticate, create_key
 from greenlight.models import Base, Promotion, VersionStatus
-from greenlight.operations import kinds
-from greenlight.operations.submit import Submission, submit_inline
+from greenlight.operations.engine import submit_inline
+from greenlight.operations.submit import Submission
 from greenlight.personas.history import _encode_cursor
 
 CHUNK = 5_000
@@ -60,7 +61,9 @@ def make_personas(user: User, count: int, prefix: str) -> list[str]:
             "personality_prompt": "Be concise.",
             "orchestration_prompt": "Help.",
         }
-        op = submit_inline(user.id, Submission(kind=kinds.PERSONA_CREATE, payload=payload))
+        op = submit_inline(
+            kinds.REGISTRY, user.id, Submission(kind=kinds.PERSONA_CREATE.name, payload=payload)
+        )
         ids.append(op.persona_id)
     return ids
 

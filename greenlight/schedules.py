@@ -1,5 +1,5 @@
-"""Scheduled promotions: created and cancelled as operations (so in order with the rest),
-submitted as operations when due by a periodic task."""
+"""Scheduled promotions: the rules applied inside the operations that create and cancel them (so
+in order with the rest). The periodic job that submits due ones is greenlight/operations/scheduled.py."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from greenlight.clock import isoformat, utcnow
-from greenlight.db import unit_of_work
-from greenlight.dispatch import Dispatcher
 from greenlight.errors import Conflict, NotFound, Unprocessable
 from greenlight.events import PromotionCancelled, PromotionScheduled
 from greenlight.models import Persona, ScheduledPromotion, ScheduleStatus
-from greenlight.operations.submit import Submission, record
 from greenlight.outbox import emit
 from greenlight.settings import get_settings
 
@@ -128,45 +125,3 @@ def list_schedules(session: Session, persona: Persona) -> list[ScheduledPromotio
             .order_by(ScheduledPromotion.run_at.desc())
         )
     )
-
-
-def submit_due(dispatcher: Dispatcher, now: datetime | None = None, limit: int = 100) -> list[str]:
-    """Turn due schedules into operations; each claim and its operation commit together."""
-    now = now or utcnow()
-    with unit_of_work() as session:
-        due = list(
-            session.scalars(
-                select(ScheduledPromotion.id)
-                .where(
-                    ScheduledPromotion.status == ScheduleStatus.SCHEDULED.value,
-                    ScheduledPromotion.run_at <= now,
-                )
-                .order_by(ScheduledPromotion.run_at)
-                .limit(limit)
-            )
-        )
-    submitted: list[str] = []
-    for schedule_id in due:
-        operation_id = _submit_one(schedule_id)
-        if operation_id is not None:
-            dispatcher.enqueue_operation(operation_id)
-            submitted.append(operation_id)
-    return submitted
-
-
-def _submit_one(schedule_id: str) -> str | None:
-    with unit_of_work() as session:
-        schedule = session.get(ScheduledPromotion, schedule_id, with_for_update=True)
-        if schedule is None or schedule.status != ScheduleStatus.SCHEDULED.value:
-            return None
-        submission = Submission(
-            kind=schedule.kind,
-            payload={**schedule.payload, "schedule_id": schedule.id},
-            persona_id=schedule.persona_id,
-            idempotency_key=f"schedule:{schedule.id}",
-        )
-        op, _ = record(session, schedule.user_id, submission)
-        schedule.status = ScheduleStatus.SUBMITTED.value
-        schedule.operation_id = op.id
-        schedule.updated_at = utcnow()
-        return op.id

@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from greenlight import bulk
+from greenlight import bulk, kinds
 from greenlight.db import unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import Operation, OutboxEvent, Persona, PersonaVersion, Promotion
 from greenlight.models.base import table_of
-from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from tests.reliability.helpers import make_persona, make_user
@@ -52,8 +51,8 @@ def _promoted(user: str, notes: str | None) -> str:
     persona = make_persona(user)
     payload = {} if notes is None else {"notes": notes}
     for _ in range(2):  # the second one archives the first one's version (an UPDATE with them)
-        submit(user, Submission(kinds.PERSONA_PROMOTE, payload, persona), NullDispatcher())
-        assert Engine().drain(persona) == 1
+        submit(user, Submission(kinds.PERSONA_PROMOTE.name, payload, persona), NullDispatcher())
+        assert Engine(kinds.REGISTRY).drain(persona) == 1
     return persona
 
 

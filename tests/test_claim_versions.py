@@ -11,11 +11,11 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.db import get_engine, unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import Persona, PersonaVersion
 from greenlight.models.base import table_of
-from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from tests.reliability.helpers import make_persona, make_user
@@ -39,7 +39,7 @@ def test_a_promotion_that_waited_for_the_persona_promotes_the_draft_committed_me
         pytest.skip("SQLite has one writer and no row locks: a claim never waits for one")
     user = make_user()
     persona = make_persona(user)
-    submit(user, Submission(kinds.PERSONA_PROMOTE, {}, persona), NullDispatcher())
+    submit(user, Submission(kinds.PERSONA_PROMOTE.name, {}, persona), NullDispatcher())
     other = get_engine().connect()
     other_tx = other.begin()
     draft = other.scalar(
@@ -53,7 +53,7 @@ def test_a_promotion_that_waited_for_the_persona_promotes_the_draft_committed_me
         sa.update(_PERSONAS).where(_PERSONAS.c.id == persona).values(revision=_PERSONAS.c.revision + 1)
     )
     applied: list[int] = []
-    thread = threading.Thread(target=lambda: applied.append(Engine().drain(persona)))
+    thread = threading.Thread(target=lambda: applied.append(Engine(kinds.REGISTRY).drain(persona)))
     thread.start()
     thread.join(0.5)
     assert thread.is_alive()  # its claim waits for the persona's row

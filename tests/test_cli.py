@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 
 from cli.embedded import free_port
 from cli.main import main
+from greenlight import kinds
 from greenlight.db import get_engine, unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import Operation
-from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.settings import get_settings
@@ -120,13 +120,15 @@ def test_ops_list_filters_and_show(client: httpx.Client, auth: dict[str, str]) -
 
 def _given_up_promotion(persona: dict[str, str]) -> Operation:
     """A promotion whose message kept killing workers: given up with TOO_MANY_ATTEMPTS."""
-    op = submit(persona["user_id"], Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+    op = submit(
+        persona["user_id"], Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
+    )
     with unit_of_work() as session:
         session.execute(
             sa.update(Operation).where(Operation.id == op.id).values(attempts=get_settings().max_attempts)
         )
     abandon_drain(persona["id"])  # and the last of those workers died mid-drain, like the others
-    Engine().drain(persona["id"])
+    Engine(kinds.REGISTRY).drain(persona["id"])
     with unit_of_work() as session:
         given_up = session.get(Operation, op.id)
     assert given_up is not None and given_up.status == "failed"
@@ -180,7 +182,9 @@ def test_retry_re_enqueues_a_stuck_operation(client: httpx.Client, auth: dict[st
     persona = create_persona(client, auth)
     # Accepted, but its message never reached the broker.
     started = time.monotonic()
-    stuck = submit(persona["user_id"], Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+    stuck = submit(
+        persona["user_id"], Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
+    )
     result = invoke("ops", "retry", stuck.id, "--wait", "--timeout", "30")
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output

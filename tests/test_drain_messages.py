@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.db import unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import Operation
-from greenlight.operations import kinds
 from greenlight.operations.submit import Submission, submit
 from greenlight.settings import get_settings
 from tests.reliability.helpers import make_persona, make_user, wait_all_done
@@ -32,10 +32,10 @@ def test_a_busy_persona_does_not_hold_up_the_next_in_its_message(worker: Process
     share = SHARE_GROUPS * get_settings().apply_batch_size
     # Recorded without messages, then one message names both, the busy one first.
     ids = [
-        submit(user, Submission(kinds.PERSONA_PROMOTE, {}, busy), NullDispatcher()).id
+        submit(user, Submission(kinds.PERSONA_PROMOTE.name, {}, busy), NullDispatcher()).id
         for _ in range(share + 30)
     ]
-    ids.append(submit(user, Submission(kinds.PERSONA_PROMOTE, {}, quiet), NullDispatcher()).id)
+    ids.append(submit(user, Submission(kinds.PERSONA_PROMOTE.name, {}, quiet), NullDispatcher()).id)
     CeleryDispatcher().app.send_task(
         DRAIN_PERSONAS.name, args=[busy, quiet], queue=DRAIN_PERSONAS.queue.value
     )

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from api.group_commit import GroupCommit
+from greenlight import kinds
 from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Accepted
 from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.models import Operation, OperationCounter, Persona
-from greenlight.operations import kinds
 from greenlight.operations.submit import Recorded, Submission, record_many
 from tests.reliability.helpers import make_persona, make_user
 
@@ -27,7 +27,8 @@ def test_a_group_keeps_arrival_order_per_persona(services: dict[str, str]) -> No
     user = make_user()
     a, b = make_persona(user), make_persona(user)
     requests = [
-        (user, Submission(kinds.PERSONA_PROMOTE, {"notes": str(i)}, [a, b][i % 3 == 0])) for i in range(9)
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {"notes": str(i)}, [a, b][i % 3 == 0]))
+        for i in range(9)
     ]
     with unit_of_work() as session:
         results = record_many(session, requests)
@@ -43,7 +44,7 @@ def test_a_group_keeps_arrival_order_per_persona(services: dict[str, str]) -> No
         }
     assert {op.id: (op.persona_id, op.seq) for op in ops}.items() <= stored.items()
     with unit_of_work() as session:  # the next group continues the sequences
-        later = _op(record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE, {}, a))])[0])
+        later = _op(record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE.name, {}, a))])[0])
     assert later.seq == max(op.seq for op in ops if op.persona_id == a) + 1
 
 
@@ -51,11 +52,11 @@ def test_a_refused_request_does_not_stop_the_others(services: dict[str, str]) ->
     user, stranger = make_user(), make_user()
     mine, theirs = make_persona(user), make_persona(stranger)
     requests = [
-        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine)),
-        (user, Submission(kinds.PERSONA_PROMOTE, {}, theirs)),  # someone else's: like a missing one
-        (user, Submission(kinds.PERSONA_PROMOTE, {}, "no-such-persona")),
-        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine, idempotency_key="")),  # an invalid key
-        (user, Submission(kinds.PERSONA_PROMOTE, {}, mine)),
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {}, mine)),
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {}, theirs)),  # someone else's: like a missing one
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {}, "no-such-persona")),
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {}, mine, idempotency_key="")),  # an invalid key
+        (user, Submission(kinds.PERSONA_PROMOTE.name, {}, mine)),
     ]
     with unit_of_work() as session:
         results = record_many(session, requests)
@@ -73,8 +74,8 @@ def test_a_refused_request_does_not_stop_the_others(services: dict[str, str]) ->
 def test_one_key_twice_in_a_group_is_one_operation(services: dict[str, str]) -> None:
     user = make_user()
     persona = make_persona(user)
-    same = Submission(kinds.PERSONA_PROMOTE, {"notes": "x"}, persona, idempotency_key="group-key")
-    other = Submission(kinds.PERSONA_PROMOTE, {"notes": "y"}, persona, idempotency_key="group-key")
+    same = Submission(kinds.PERSONA_PROMOTE.name, {"notes": "x"}, persona, idempotency_key="group-key")
+    other = Submission(kinds.PERSONA_PROMOTE.name, {"notes": "y"}, persona, idempotency_key="group-key")
     with unit_of_work() as session:
         results = record_many(session, [(user, same), (user, same), (user, other)])
     first, again = results[0], results[1]
@@ -113,10 +114,10 @@ def test_two_groups_in_flight_keep_each_personas_arrival_order(services: dict[st
 
     async def burst() -> list[Operation]:
         submissions = [
-            commit.submit(user, Submission(kinds.PERSONA_PROMOTE, {"notes": str(i)}, personas[i % 8]))
+            commit.submit(user, Submission(kinds.PERSONA_PROMOTE.name, {"notes": str(i)}, personas[i % 8]))
             for i in range(60)
         ]
-        keyed = Submission(kinds.PERSONA_PROMOTE, {}, personas[0], idempotency_key="two-in-flight")
+        keyed = Submission(kinds.PERSONA_PROMOTE.name, {}, personas[0], idempotency_key="two-in-flight")
         submissions += [commit.submit(user, keyed) for _ in range(5)]
         return await asyncio.gather(*submissions)
 
@@ -147,7 +148,7 @@ def test_an_operation_recorded_alone_is_numbered_and_written_as_in_a_group(servi
     """A group of one takes its own path on PostgreSQL (counter and row in one statement)."""
     user = make_user()
     persona = make_persona(user)
-    promote = Submission(kinds.PERSONA_PROMOTE, {"notes": "same"}, persona)
+    promote = Submission(kinds.PERSONA_PROMOTE.name, {"notes": "same"}, persona)
     with unit_of_work() as session:
         (alone,) = [_op(r) for r in record_many(session, [(user, promote)])]
     with unit_of_work() as session:
@@ -176,7 +177,7 @@ def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
         session.execute(sa.update(Persona).where(Persona.id == deleted).values(deleted_at=utcnow()))
     for user, target in [(other, persona), (owner, deleted), (owner, new_id()), (owner, "x" * 100)]:
         with unit_of_work(one_statement=True) as session:
-            (outcome,) = record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE, {}, target))])
+            (outcome,) = record_many(session, [(user, Submission(kinds.PERSONA_PROMOTE.name, {}, target))])
         assert isinstance(outcome, NotFound)
     with unit_of_work() as session:
         counters = session.scalars(
@@ -191,7 +192,8 @@ def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
         )
     with unit_of_work(one_statement=True) as session:  # the owner still gets the next number
         (mine,) = [
-            _op(r) for r in record_many(session, [(owner, Submission(kinds.PERSONA_PROMOTE, {}, persona))])
+            _op(r)
+            for r in record_many(session, [(owner, Submission(kinds.PERSONA_PROMOTE.name, {}, persona))])
         ]
     assert mine.seq == 2
 
@@ -204,14 +206,14 @@ def test_a_group_written_in_one_statement_writes_only_what_is_the_callers(servic
     persona, deleted = make_persona(owner), make_persona(owner)
     with unit_of_work() as session:
         session.execute(sa.update(Persona).where(Persona.id == deleted).values(deleted_at=utcnow()))
-    promote = Submission(kinds.PERSONA_PROMOTE, {}, persona)
+    promote = Submission(kinds.PERSONA_PROMOTE.name, {}, persona)
     requests = [
         (owner, promote),
         (other, promote),
-        (owner, Submission(kinds.PERSONA_PROMOTE, {}, deleted)),
-        (owner, Submission(kinds.PERSONA_PROMOTE, {}, new_id())),
-        (owner, Submission(kinds.PERSONA_PROMOTE, {}, "x" * 100)),
-        (owner, Submission(kinds.PERSONA_PROMOTE, {"notes": "last"}, persona)),
+        (owner, Submission(kinds.PERSONA_PROMOTE.name, {}, deleted)),
+        (owner, Submission(kinds.PERSONA_PROMOTE.name, {}, new_id())),
+        (owner, Submission(kinds.PERSONA_PROMOTE.name, {}, "x" * 100)),
+        (owner, Submission(kinds.PERSONA_PROMOTE.name, {"notes": "last"}, persona)),
     ]
     with unit_of_work(one_statement=True) as session:
         results = record_many(session, requests)

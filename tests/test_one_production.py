@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from greenlight import kinds
 from greenlight.clock import new_id
 from greenlight.db import get_engine, unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import PersonaVersion, VersionStatus
 from greenlight.models.base import table_of
-from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from tests.reliability.helpers import make_persona, make_user
@@ -30,8 +30,8 @@ def _promoted_persona() -> str:
     user = make_user()
     persona = make_persona(user)
     for _ in range(2):  # the second promotion archives the first's version
-        submit(user, Submission(kinds.PERSONA_PROMOTE, {}, persona), NullDispatcher())
-        assert Engine().drain(persona) == 1
+        submit(user, Submission(kinds.PERSONA_PROMOTE.name, {}, persona), NullDispatcher())
+        assert Engine(kinds.REGISTRY).drain(persona) == 1
     return persona
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.db import unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.models import Operation, OutboxEvent, PersonaVersion, Promotion
-from greenlight.operations import kinds
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.personas.production import ProductionCache
@@ -22,11 +22,11 @@ from tests.reliability.helpers import make_persona, make_user
 
 def _engine(apply_batch_size: int) -> Engine:
     settings = get_settings().model_copy(update={"apply_batch_size": apply_batch_size})
-    return Engine(settings=settings)
+    return Engine(kinds.REGISTRY, settings=settings)
 
 
 def _promote(user: str, persona: str, payload: dict[str, Any]) -> str:
-    return submit(user, Submission(kinds.PERSONA_PROMOTE, payload, persona), NullDispatcher()).id
+    return submit(user, Submission(kinds.PERSONA_PROMOTE.name, payload, persona), NullDispatcher()).id
 
 
 def _state(persona: str) -> dict[str, Any]:

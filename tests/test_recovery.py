@@ -8,12 +8,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.db import unit_of_work
 from greenlight.dispatch import NullDispatcher
 from greenlight.errors import FencingError
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation, Persona, PersonaVersion
-from greenlight.operations import kinds
 from greenlight.operations.engine import Claimed, Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
@@ -30,7 +30,7 @@ def _user_id(client: httpx.Client, auth: dict[str, str], persona_id: str) -> str
 def test_worker_with_expired_lock_cannot_commit(client: httpx.Client, auth: dict[str, str]) -> None:
     persona = create_persona(client, auth)
     user_id = _user_id(client, auth, persona["id"])
-    engine = Engine()
+    engine = Engine(kinds.REGISTRY)
 
     # Worker A takes the lock with a short lease and reads its fencing token...
     stale = PersonaLock(get_redis(), persona["id"], ttl_seconds=0.2)
@@ -39,13 +39,13 @@ def test_worker_with_expired_lock_cannot_commit(client: httpx.Client, auth: dict
     time.sleep(0.3)  # ...then pauses past its lease.
 
     # Meanwhile the persona moves on under another worker.
-    moved = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+    moved = submit(user_id, Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher())
     engine.drain(persona["id"])
     assert wait_operation(client, auth, moved.id)["status"] == "succeeded"
 
     # A wakes up and tries to apply the next operation with its stale token: refused.
     pending = submit(
-        user_id, Submission(kinds.PERSONA_PROMOTE, {"notes": "late"}, persona["id"]), NullDispatcher()
+        user_id, Submission(kinds.PERSONA_PROMOTE.name, {"notes": "late"}, persona["id"]), NullDispatcher()
     )
     with pytest.raises(FencingError):
         engine.apply_one(Claimed(pending.id, 1), token)
@@ -70,7 +70,7 @@ def test_lost_message_is_recovered_by_the_sweeper(client: httpx.Client, auth: di
     persona = create_persona(client, auth)
     user_id = _user_id(client, auth, persona["id"])
     # Recorded durably but never sent to the broker, as if Redis lost the message.
-    op = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+    op = submit(user_id, Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher())
     time.sleep(0.5)
     with unit_of_work() as session:
         assert session.get(Operation, op.id).status == "queued"  # type: ignore[union-attr]
@@ -87,10 +87,10 @@ def test_a_change_the_database_refuses_fails_at_once_and_unblocks_the_queue(
     # A payload the API would refuse (a persona name cannot be null), slipped in behind its back.
     bad = submit(
         user_id,
-        Submission(kinds.DRAFT_UPDATE, {"changes": {"name": None}}, persona["id"]),
+        Submission(kinds.DRAFT_UPDATE.name, {"changes": {"name": None}}, persona["id"]),
         CeleryDispatcher(),
     )
-    after = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), CeleryDispatcher())
+    after = submit(user_id, Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), CeleryDispatcher())
     failed = wait_operation(client, auth, bad.id)
     assert failed["status"] == "failed" and failed["attempts"] == 1
     assert failed["error"]["error"] == "REJECTED_BY_DATABASE"
@@ -104,14 +104,14 @@ def test_a_refusal_inside_a_group_fails_alone(client: httpx.Client, auth: dict[s
     user_id = _user_id(client, auth, persona["id"])
     pid = persona["id"]
     submissions = [
-        Submission(kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": "one"}}, pid),
-        Submission(kinds.PERSONA_PROMOTE, {"notes": "first"}, pid),
-        Submission(kinds.VERSION_PUBLISH, {"version": 99}, pid),  # no such version: refused
-        Submission(kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": "two"}}, pid),
-        Submission(kinds.PERSONA_PROMOTE, {"notes": "second"}, pid),
+        Submission(kinds.DRAFT_UPDATE.name, {"changes": {"personality_prompt": "one"}}, pid),
+        Submission(kinds.PERSONA_PROMOTE.name, {"notes": "first"}, pid),
+        Submission(kinds.VERSION_PUBLISH.name, {"version": 99}, pid),  # no such version: refused
+        Submission(kinds.DRAFT_UPDATE.name, {"changes": {"personality_prompt": "two"}}, pid),
+        Submission(kinds.PERSONA_PROMOTE.name, {"notes": "second"}, pid),
     ]
     ops = [submit(user_id, sub, NullDispatcher()) for sub in submissions]
-    Engine().drain(pid)  # in this process, so the whole group is one drain
+    Engine(kinds.REGISTRY).drain(pid)  # in this process, so the whole group is one drain
     statuses = [wait_operation(client, auth, op.id) for op in ops]
     assert [s["status"] for s in statuses] == ["succeeded", "succeeded", "failed", "succeeded", "succeeded"]
     assert statuses[2]["error"]["error"] == "NOT_FOUND"
@@ -130,25 +130,25 @@ def test_only_a_drain_that_died_costs_the_head_an_attempt(client: httpx.Client, 
     limit = get_settings().max_attempts
 
     def promotion_tried(times: int) -> str:
-        op = submit(user_id, Submission(kinds.PERSONA_PROMOTE, {}, persona["id"]), NullDispatcher())
+        op = submit(user_id, Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher())
         with unit_of_work() as session:
             session.execute(sa.update(Operation).where(Operation.id == op.id).values(attempts=times))
         return op.id
 
     poison = promotion_tried(limit)  # `limit` drains died on it...
     abandon_drain(persona["id"])  # ...and so did the last one
-    Engine().drain(persona["id"])
+    Engine(kinds.REGISTRY).drain(persona["id"])
     given_up = wait_operation(client, auth, poison)
     assert (given_up["status"], given_up["error"]["error"]) == ("failed", "TOO_MANY_ATTEMPTS")
     assert given_up["attempts"] == limit + 1
 
     survivor = promotion_tried(limit)  # the same count, but no drain died since
-    Engine().drain(persona["id"])
+    Engine(kinds.REGISTRY).drain(persona["id"])
     applied = wait_operation(client, auth, survivor)
     assert (applied["status"], applied["attempts"]) == ("succeeded", limit)
 
     fresh = promotion_tried(0)
     abandon_drain(persona["id"])
-    Engine().drain(persona["id"])
+    Engine(kinds.REGISTRY).drain(persona["id"])
     counted = wait_operation(client, auth, fresh)
     assert (counted["status"], counted["attempts"]) == ("succeeded", 1)

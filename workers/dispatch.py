@@ -11,7 +11,8 @@ from celery import Celery
 
 from greenlight import drain_request
 from greenlight.dispatch import Accepted
-from greenlight.operations.kinds import DRAFT_ACK
+from greenlight.kinds import REGISTRY
+from greenlight.queues import Queue
 from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
 from workers.app import app
@@ -37,12 +38,17 @@ def clear_relay_request() -> None:
         log.warning("could not clear the relay request flag", exc_info=True)
 
 
+def _acked(kind: str) -> bool:
+    """Whether operations of this kind wait on the acks queue (their kind declares it)."""
+    return REGISTRY.queue(kind) is Queue.ACKS
+
+
 class CeleryDispatcher:
     def __init__(self, celery: Celery | None = None):
         self.app = celery or app
 
     def enqueue_operation(self, operation_id: str, kind: str = "") -> None:
-        task = APPLY_ACK if kind == DRAFT_ACK else APPLY_OPERATION
+        task = APPLY_ACK if _acked(kind) else APPLY_OPERATION
         try:
             self.app.send_task(task.name, args=[operation_id], queue=task.queue.value)
         except Exception:  # the broker is down: the operation is committed, the sweeper sends it later
@@ -51,7 +57,7 @@ class CeleryDispatcher:
     def enqueue_operations(self, operations: Sequence[Accepted]) -> None:
         personas: list[str] = []
         for op in operations:
-            if op.kind == DRAFT_ACK:
+            if _acked(op.kind):
                 self.enqueue_operation(op.id, op.kind)
             elif op.persona_id not in personas:
                 personas.append(op.persona_id)

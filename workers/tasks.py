@@ -11,11 +11,12 @@ from celery import Task
 from greenlight import logs
 from greenlight.db import unit_of_work
 from greenlight.drafts.expiry import expire_overdue
+from greenlight.kinds import REGISTRY
 from greenlight.notifications.delivery import Claim
 from greenlight.notifications.service import Notifier
 from greenlight.operations.engine import Engine
+from greenlight.operations.scheduled import submit_due
 from greenlight.operations.sweeper import stalled_heads
-from greenlight.schedules import submit_due
 from greenlight.settings import get_settings
 from workers import catalogue
 from workers.app import app
@@ -35,7 +36,7 @@ def task(spec: catalogue.TaskSpec) -> Callable[[Callable[P, R]], Task[P, R]]:
 
 def _drain_for(operation_id: str) -> int:
     logs.bind(operation_id=operation_id)
-    return Engine(dispatcher=CeleryDispatcher()).run(operation_id)
+    return Engine(REGISTRY, dispatcher=CeleryDispatcher()).run(operation_id)
 
 
 @task(catalogue.APPLY_OPERATION)
@@ -53,7 +54,7 @@ def drain_persona(*persona_ids: str) -> int:
     (a message's own overhead outweighs draining one operation). A busy persona gets a
     share, then a message of its own at the back of the queue, so it never holds up the others."""
     dispatcher = CeleryDispatcher()
-    engine = Engine(dispatcher=dispatcher)
+    engine = Engine(REGISTRY, dispatcher=dispatcher)
     applied, unfinished = 0, []
     for index, persona_id in enumerate(persona_ids):
         others_wait = index < len(persona_ids) - 1

@@ -44,8 +44,9 @@ from greenlight.auth_throttle import TooManyFailedAttempts, auth_throttle
 from greenlight.db import unit_of_work
 from greenlight.errors import DomainError, NotFound, Unauthorized
 from greenlight.keys import Principal, authenticate
+from greenlight.kinds.version_publish import VERSION_PUBLISH, PublishVersion
+from greenlight.kinds.version_unarchive import VERSION_UNARCHIVE, UnarchiveVersion
 from greenlight.models import Operation
-from greenlight.operations import kinds
 from greenlight.operations.query import get_operation, is_terminal
 from greenlight.personas import history
 from greenlight.settings import get_settings
@@ -356,13 +357,12 @@ async def promote(
     nonce: Short = "",
     tab: Short = "versions",
 ) -> Response:
-    payload = promotion_payload(notes.strip() or None, expected_production or None, version=number)
+    options = promotion_payload(notes.strip() or None, expected_production or None, version=number)
+    payload = PublishVersion.model_validate(options)
     key = _idempotency_key(nonce, f"promote:{number}")
 
     async def submit() -> Operation:
-        op, _ = await submit_promotion(
-            user.principal, persona_id, kinds.VERSION_PUBLISH, payload, key, version=number
-        )
+        op, _ = await submit_promotion(user.principal, persona_id, VERSION_PUBLISH, payload, key)
         return op
 
     return await _submitted(request, persona_id, _tab(tab), submit)
@@ -381,9 +381,8 @@ async def unarchive(
     key = _idempotency_key(nonce, f"unarchive:{number}")
 
     async def submit() -> Operation:
-        return await submit_for_persona(
-            user.principal, persona_id, kinds.VERSION_UNARCHIVE, {"version": number}, key, version=number
-        )
+        payload = UnarchiveVersion(version=number)
+        return await submit_for_persona(user.principal, persona_id, VERSION_UNARCHIVE, payload, key)
 
     return await _submitted(request, persona_id, _tab(tab), submit)
 

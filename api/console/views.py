@@ -16,14 +16,14 @@ from greenlight.drafts.connections import hydrate
 from greenlight.drafts.preview import preview
 from greenlight.drafts.resources import LIST_SLOTS, SINGLE_SLOTS
 from greenlight.errors import NotFound
+from greenlight.kinds import REGISTRY
 from greenlight.models import EntryStatus, Operation, Persona, PersonaVersion
 from greenlight.models.personas import CONTENT_FIELDS
-from greenlight.operations import kinds
 from greenlight.operations.query import get_operation, is_terminal
 from greenlight.personas import history
 from greenlight.personas.diff import diff_versions
 from greenlight.personas.line_diff import Comparison, as_text, compare_texts
-from greenlight.personas.listing import list_personas, promoters, promotion_of_operation, user_names
+from greenlight.personas.listing import list_personas, promoters, user_names
 from greenlight.personas.service import get_owned_persona, get_version, list_versions
 
 LABELS = {
@@ -346,36 +346,13 @@ STATUS_LABELS = {
 
 
 def _action(op: Operation) -> str:
-    payload = op.payload or {}
-    if op.kind == kinds.VERSION_PUBLISH:
-        return f"Promotion of version {payload.get('version')}"
-    if op.kind == kinds.PERSONA_PROMOTE:
-        return "Promotion of the draft"
-    if op.kind == kinds.VERSION_UNARCHIVE:
-        return f"Unarchive of version {payload.get('version')}"
-    if op.kind == kinds.DRAFT_ACK:
-        return "Accepting the proposal" if payload.get("accept") else "Rejecting the proposal"
-    return op.kind
+    kind = REGISTRY.find(op.kind)
+    return kind.describe(op) if kind is not None else op.kind
 
 
 def _succeeded(session: Session, op: Operation) -> tuple[str, str, int | None]:
-    payload = op.payload or {}
-    if op.kind in (kinds.VERSION_PUBLISH, kinds.PERSONA_PROMOTE):
-        promotion = promotion_of_operation(session, op.persona_id, op.id)
-        if promotion is not None:
-            message = f"Version {promotion.version_number} is now in production."
-            if promotion.previous_version_number is not None:
-                message += f" Version {promotion.previous_version_number} was archived."
-            return "Promoted", message, promotion.version_number
-        return "Promoted", "The promotion was applied.", None
-    if op.kind == kinds.VERSION_UNARCHIVE:
-        number = payload.get("version")
-        return "Unarchived", f"Version {number} is a draft again: promote it to roll back to it.", None
-    if op.kind == kinds.DRAFT_ACK:
-        if payload.get("accept"):
-            return "Proposal accepted", "Its changes are in the draft now.", None
-        return "Proposal rejected", "The draft is unchanged.", None
-    return "Done", "Applied.", None
+    kind = REGISTRY.find(op.kind)
+    return kind.outcome(session, op) if kind is not None else ("Done", "Applied.", None)
 
 
 def describe_operation(session: Session, op: Operation) -> dict[str, Any]:

@@ -24,13 +24,14 @@ from api.schemas_drafts import PatchPersonaDraftApiRequest
 from api.submitting import submit_ack
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
-from greenlight.drafts.resources import resolve
-from greenlight.errors import InvalidRequest, NotFound, Unprocessable
+from greenlight.errors import InvalidRequest
 from greenlight.idempotency import validate_key
 from greenlight.keys import Principal
-from greenlight.models import Operation, PersonaVersion
-from greenlight.operations import kinds
-from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.kinds import REGISTRY
+from greenlight.kinds.draft_patch import request_patch
+from greenlight.models import Operation
+from greenlight.operations.engine import submit_inline
+from greenlight.operations.submit import submit
 from greenlight.personas.service import get_owned_persona
 from greenlight.settings import get_settings
 from workers.dispatch import CeleryDispatcher
@@ -44,46 +45,15 @@ def _draft_answer(result: dict[str, Any]) -> Response:
     return JSONResponse(result.get("draft"))
 
 
-def _owned_version(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
-    missing = NotFound("Draft not found", {"draft_id": draft_id})
-    version = session.get(PersonaVersion, draft_id)
-    if version is None:
-        raise missing
-    try:
-        get_owned_persona(session, user_id, version.persona_id)
-    except NotFound:
-        # Someone else's draft answers exactly like a missing one: no persona id, no other message.
-        raise missing from None
-    return version
-
-
-def _persona_of_draft(session: Session, user_id: str, draft_id: str) -> str:
-    return _owned_version(session, user_id, draft_id).persona_id
-
-
-def _resolve(session: Session, user_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    return resolve(session, user_id, fields).as_dict()
-
-
 async def _patch(
     body: PatchPersonaDraftApiRequest, principal: Principal, key: str | None
 ) -> tuple[Operation, bool]:
-    fields = body.change_fields()
     identity = body.model_dump(exclude_none=True)
-    if body.draft_id is None:
-        if body.soft:
-            raise Unprocessable(
-                "soft needs draft_id: a proposal is made against an existing draft", code="SOFT_NEEDS_DRAFT"
-            )
-        changes = await in_transaction(_resolve, principal.user_id, fields)
-        submission = Submission(
-            kinds.DRAFT_CREATE, {"changes": changes}, idempotency_key=key, identity=identity
-        )
-        return await run_in_threadpool(submit_inline, principal.user_id, submission), True
-    persona_id = await in_transaction(_persona_of_draft, principal.user_id, body.draft_id)
-    changes = await in_transaction(_resolve, principal.user_id, fields)
-    payload = {"draft_id": body.draft_id, "changes": changes, "soft": bool(body.soft)}
-    submission = Submission(kinds.DRAFT_PATCH, payload, persona_id, key, identity=identity)
+    submission, inline = await in_transaction(
+        request_patch, principal.user_id, body.draft_id, bool(body.soft), body.change_fields(), identity, key
+    )
+    if inline:
+        return await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission), True
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False
 
 
@@ -123,7 +93,7 @@ async def patch_persona_draft(
 
 
 def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]:
-    version = _owned_version(session, user_id, draft_id)
+    version = drafts.owned_draft(session, user_id, draft_id)
     return {"success": True, "draft_id": version.id, "form_state": connections.hydrate(session, version)}
 
 

@@ -41,7 +41,9 @@ from api.schemas import MAX_VERSION_NUMBER, PublishRequest, promotion_payload
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from greenlight.db import unit_of_work
 from greenlight.errors import NotFound
-from greenlight.operations import kinds
+from greenlight.kinds.promotion_cancel import PROMOTION_CANCEL, CancelSchedule
+from greenlight.kinds.version_publish import VERSION_PUBLISH, PublishVersion
+from greenlight.kinds.version_unarchive import VERSION_UNARCHIVE, UnarchiveVersion
 from greenlight.personas import history
 from greenlight.personas.diff import diff_versions
 from greenlight.personas.production import (
@@ -96,15 +98,10 @@ async def publish(
     body: PublishRequest | None = Body(default=None),
 ) -> Response:
     body = body or PublishRequest()
-    payload = promotion_payload(body.notes, if_match or body.expected_production_version_id, version=number)
+    options = promotion_payload(body.notes, if_match or body.expected_production_version_id, version=number)
+    payload = PublishVersion.model_validate(options)
     op, scheduled = await submit_promotion(
-        principal,
-        persona_id,
-        kinds.VERSION_PUBLISH,
-        payload,
-        idempotency_key,
-        run_at=body.scheduled_at,
-        version=number,
+        principal, persona_id, VERSION_PUBLISH, payload, idempotency_key, run_at=body.scheduled_at
     )
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     on_success = schedule_or(lambda result: envelope(result.get("persona")), scheduled)
@@ -126,9 +123,8 @@ async def unarchive(
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
 ) -> Response:
-    op = await submit_for_persona(
-        principal, persona_id, kinds.VERSION_UNARCHIVE, {"version": number}, idempotency_key, version=number
-    )
+    payload = UnarchiveVersion(version=number)
+    op = await submit_for_persona(principal, persona_id, VERSION_UNARCHIVE, payload, idempotency_key)
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     return await respond(request, principal, op, wait, lambda result: envelope(result.get("version")), waiter)
 
@@ -281,9 +277,8 @@ async def cancel_scheduled(
     prefer: PreferHeader = None,
 ) -> Response:
     await in_transaction(_check_schedule, principal.user_id, persona_id, schedule_id)
-    op = await submit_for_persona(
-        principal, persona_id, kinds.PROMOTION_CANCEL, {"schedule_id": schedule_id}, idempotency_key
-    )
+    payload = CancelSchedule(schedule_id=schedule_id)
+    op = await submit_for_persona(principal, persona_id, PROMOTION_CANCEL, payload, idempotency_key)
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     return await respond(
         request, principal, op, wait, lambda result: envelope(result.get("schedule")), waiter

@@ -34,8 +34,11 @@ from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest, promotion_pa
 from api.submitting import schedule_or, submit_for_persona, submit_promotion
 from api.waiter import OperationWaiter
 from greenlight.keys import Principal
-from greenlight.operations import kinds
-from greenlight.operations.submit import Submission, submit_inline
+from greenlight.kinds import REGISTRY
+from greenlight.kinds.draft_update import DRAFT_UPDATE, UpdateDraft
+from greenlight.kinds.persona_create import PERSONA_CREATE, CreatePersona
+from greenlight.kinds.persona_promote import PERSONA_PROMOTE, PromoteDraft
+from greenlight.operations.engine import submit_inline
 from greenlight.personas.serialize import persona_to_dict, version_to_dict
 from greenlight.personas.service import get_owned_persona, list_versions
 from greenlight.settings import get_settings
@@ -66,12 +69,9 @@ def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict
 async def create_persona(
     body: PersonaCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    submission = Submission(
-        kind=kinds.PERSONA_CREATE,
-        payload=body.model_dump(exclude_unset=True),
-        idempotency_key=idempotency_key,
-    )
-    op = await run_in_threadpool(submit_inline, principal.user_id, submission)
+    payload = CreatePersona.model_validate(body.model_dump(exclude_unset=True))
+    submission = PERSONA_CREATE.submission(payload, idempotency_key=idempotency_key)
+    op = await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission)
     return envelope(_persona_data(op.result or {}), status_code=201)
 
 
@@ -115,8 +115,8 @@ async def update_draft(
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
 ) -> Response:
-    payload = {"changes": body.model_dump(exclude_unset=True)}
-    op = await submit_for_persona(principal, persona_id, kinds.DRAFT_UPDATE, payload, idempotency_key)
+    payload = UpdateDraft(changes=body.model_dump(exclude_unset=True))
+    op = await submit_for_persona(principal, persona_id, DRAFT_UPDATE, payload, idempotency_key)
     return await respond(
         request, principal, op, wait_seconds(prefer, 0.0), lambda r: envelope(_persona_data(r)), waiter
     )
@@ -165,9 +165,10 @@ async def promote_answer(
     """The promote route's whole answer once its inputs are parsed (also given ahead of routing:
     api/fast/promote_accept.py)."""
     body = body or PromoteRequest()
-    payload = promotion_payload(body.notes, if_match or body.expected_production_version_id)
+    options = promotion_payload(body.notes, if_match or body.expected_production_version_id)
+    payload = PromoteDraft.model_validate(options)
     op, scheduled = await submit_promotion(
-        principal, persona_id, kinds.PERSONA_PROMOTE, payload, idempotency_key, run_at=body.scheduled_at
+        principal, persona_id, PERSONA_PROMOTE, payload, idempotency_key, run_at=body.scheduled_at
     )
     on_success = schedule_or(lambda r: envelope(_persona_data(r)), scheduled)
     return await respond(request, principal, op, promote_wait(prefer), on_success, waiter)

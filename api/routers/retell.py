@@ -10,7 +10,7 @@ from api.outcomes import respond
 from api.responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
 from api.schemas import RetellPublishRequest, promotion_payload
 from api.submitting import submit_for_persona
-from greenlight.operations import kinds
+from greenlight.kinds.version_publish import VERSION_PUBLISH, PublishVersion
 from greenlight.settings import get_settings
 
 router = APIRouter(tags=["retell"])
@@ -32,15 +32,14 @@ async def publish_agent_version(
     prefer: PreferHeader = None,
     if_match: IfMatch = None,
 ) -> Response:
-    payload = promotion_payload(
+    options = promotion_payload(
         body.version_description,
         if_match,
         version=body.version,
         version_description=body.version_description,
     )
-    op = await submit_for_persona(
-        principal, agent_id, kinds.VERSION_PUBLISH, payload, idempotency_key, version=body.version
-    )
+    payload = PublishVersion.model_validate(options)
+    op = await submit_for_persona(principal, agent_id, VERSION_PUBLISH, payload, idempotency_key)
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
 
     def published(result: dict[str, object]) -> Response:

@@ -300,3 +300,17 @@ def list_proposals(session: Session, persona: Persona, status: str | None = None
     if status:
         query = query.where(DraftEntry.status == status)
     return list(session.scalars(query.order_by(DraftEntry.created_at.desc(), DraftEntry.id.desc())))
+
+
+def owned_draft(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
+    """The caller's version `draft_id`; someone else's answers exactly like a missing one (no
+    persona id, no other message)."""
+    missing = NotFound("Draft not found", {"draft_id": draft_id})
+    version = session.get(PersonaVersion, draft_id)
+    if version is None:
+        raise missing
+    try:
+        personas.get_owned_persona(session, user_id, version.persona_id)
+    except NotFound:
+        raise missing from None
+    return version

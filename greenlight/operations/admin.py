@@ -26,6 +26,7 @@ from greenlight.dispatch import Dispatcher
 from greenlight.errors import Conflict, InvalidRequest, NotFound
 from greenlight.models import Operation, OperationStatus
 from greenlight.models.operations import PENDING_STATUSES
+from greenlight.operations.internal_keys import retry_key
 from greenlight.operations.submit import Submission, submit
 
 MIN_PREFIX = 8
@@ -72,10 +73,6 @@ def find_operation(session: Session, operation_id: str) -> Operation:
                 f"More than one operation starts with {operation_id}", {"prefix": operation_id}
             )
     raise NotFound(f"No operation {operation_id}", {"operation_id": operation_id})
-
-
-def retry_key(operation_id: str) -> str:
-    return f"retry:{operation_id}"
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from greenlight.events import OperationFailed
 from greenlight.models import Operation, OperationStatus, Persona, PersonaVersion, VersionResource
 from greenlight.models.base import table_of
 from greenlight.models.operations import PENDING_STATUSES
-from greenlight.operations.context import ApplyContext, BatchHandler
-from greenlight.operations.kinds import handler_for
+from greenlight.operations.context import ApplyContext
+from greenlight.operations.registry import AnyKind, Registry
 from greenlight.outbox import emit
 
 T = TypeVar("T", Operation, Persona)
@@ -214,15 +214,17 @@ class Applied:
     production_changed: bool
 
 
-def apply_in_transaction(session: Session, operation_id: str, expected_revision: int) -> Applied:
-    """Run the operation's handler; the caller commits.
+def apply_in_transaction(
+    session: Session, registry: Registry, operation_id: str, expected_revision: int
+) -> Applied:
+    """Apply the operation as its kind (looked up in `registry`) says; the caller commits.
 
     A DomainError propagates with nothing flushed that matters: the caller rolls back
     and records the failure with ``fail_in_transaction``.
     """
     op, persona = _load(session, operation_id, expected_revision)
     ctx = ApplyContext(session=session, operation=op, persona=persona)
-    op.result = handler_for(op.kind)(ctx)
+    op.result = registry.get(op.kind).run(ctx)
     _finish(session, op, OperationStatus.SUCCEEDED)
     if ctx.persona is None:
         return Applied(expected_revision, None, False)
@@ -231,10 +233,10 @@ def apply_in_transaction(session: Session, operation_id: str, expected_revision:
 
 
 def apply_run_in_transaction(
-    session: Session, operation_ids: list[str], expected_revision: int, batch: BatchHandler
+    session: Session, operation_ids: list[str], expected_revision: int, kind: AnyKind
 ) -> Applied:
-    """Apply consecutive operations of one kind on one persona with its batch handler; the caller
-    commits. Same checks, results and revisions as applying them one by one."""
+    """Apply consecutive operations of one kind on one persona with the kind's run handler; the
+    caller commits. Same checks, results and revisions as applying them one by one."""
     lock_operations(session, operation_ids)
     loaded = [_load(session, operation_id, expected_revision) for operation_id in operation_ids]
     persona = loaded[0][1]
@@ -242,7 +244,7 @@ def apply_run_in_transaction(
         raise NotFound("Persona not found", {"persona_id": loaded[0][0].persona_id})
     operations = [op for op, _ in loaded]
     writes = Writes()
-    results = batch(session, persona, operations, writes)
+    results = kind.run_many(session, persona, operations, writes)
     now = utcnow()
     started = _started(session, now)
     for op, result in zip(operations, results, strict=True):

@@ -33,7 +33,8 @@ from greenlight.operations.apply import (
     fail_in_transaction,
     lock_operations,
 )
-from greenlight.operations.kinds import batch_handler_for
+from greenlight.operations.registry import Registry
+from greenlight.operations.submit import Submission, record_settled
 from greenlight.personas.production import ProductionCache, load_production
 from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
@@ -59,10 +60,12 @@ def _nothing() -> None:
 class Engine:
     def __init__(
         self,
+        registry: Registry,
         client: redis.Redis | None = None,
         settings: Settings | None = None,
         dispatcher: Dispatcher | None = None,
     ):
+        self.registry = registry
         self.redis = client or get_redis()
         self.settings = settings or get_settings()
         self.production = ProductionCache(self.redis)
@@ -281,15 +284,15 @@ class Engine:
         changed: Persona | None = None
         operation_ids = [claimed.operation_id for claimed in group]
         kinds = {claimed.kind for claimed in group}
-        batch = batch_handler_for(group[0].kind) if len(kinds) == 1 else None
-        if batch is not None:
-            applied = apply_run_in_transaction(session, operation_ids, token, batch)
+        run = self.registry.run_handler(group[0].kind) if len(kinds) == 1 else None
+        if run is not None:
+            applied = apply_run_in_transaction(session, operation_ids, token, run)
             token, changed = applied.revision, applied.persona
         else:
             if len(operation_ids) > 1:
                 lock_operations(session, operation_ids)
             for operation_id in operation_ids:
-                applied = apply_in_transaction(session, operation_id, token)
+                applied = apply_in_transaction(session, self.registry, operation_id, token)
                 token = applied.revision
                 if applied.production_changed and applied.persona is not None:
                     changed = applied.persona
@@ -316,3 +319,17 @@ class Engine:
                 pipe.execute()
         except redis.RedisError:
             log.warning("could not announce operations %s; waiters fall back to polling", operation_ids)
+
+
+def submit_inline(registry: Registry, user_id: str, submission: Submission) -> Operation:
+    """Accept and apply in one transaction: for operations that create their persona, which
+    nobody else can address yet, so no lock or queue is needed."""
+
+    def apply_now(session: Session, op: Operation) -> Operation:
+        apply_in_transaction(session, registry, op.id, expected_revision=0)  # a new persona
+        # The row the apply loaded and finished (with its result), not the one recorded.
+        applied = session.get(Operation, op.id)
+        assert applied is not None
+        return applied
+
+    return record_settled(user_id, submission, apply_now)[0]

@@ -31,8 +31,12 @@ from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
 from greenlight.idempotency import fingerprint, validate_key
 from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.models.base import table_of
-from greenlight.operations.apply import apply_in_transaction
 from greenlight.precompiled import Precompiled
+
+# More to check about the (owned) persona before accepting a request, in the same transaction.
+PersonaCheck = Callable[[Session, Persona], None]
+# What to do, in the accepting transaction, with an operation this request has just created.
+AfterCreated = Callable[[Session, Operation], Operation]
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,7 @@ class Submission:
     # What identifies the request for idempotency when the payload holds server-made
     # values (resolved resource ids); defaults to the payload.
     identity: dict[str, Any] | None = None
-    # More to check about the (owned) persona before accepting, in the same transaction.
-    check: Callable[[Session, Persona], None] | None = None
+    check: PersonaCheck | None = None
 
 
 def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
@@ -83,17 +86,18 @@ def record(session: Session, user_id: str, submission: Submission) -> tuple[Oper
     return outcome
 
 
-def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> tuple[Operation, bool]:
+def record_settled(
+    user_id: str, submission: Submission, after_created: AfterCreated | None = None
+) -> tuple[Operation, bool]:
+    """`record` in a transaction of its own, retried when a concurrent request under the same key
+    commits first (then answered with that one's operation). `after_created` runs in the same
+    transaction on an operation this request created."""
     for _ in range(3):
         try:
             with unit_of_work() as session:
                 op, created = record(session, user_id, submission)
-                if created and inline:
-                    apply_in_transaction(session, op.id, expected_revision=0)  # a new persona
-                    # The row the apply loaded and finished (with its result), not the one recorded.
-                    applied = session.get(Operation, op.id)
-                    assert applied is not None
-                    op = applied
+                if created and after_created is not None:
+                    op = after_created(session, op)
                 return op, created
         except IntegrityError:
             # A concurrent request with the same key committed first: answer with its operation.
@@ -104,7 +108,7 @@ def _with_key_race_retry(user_id: str, submission: Submission, inline: bool) -> 
 
 def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Operation:
     """Record the operation durably, then enqueue it; a lost message is found by the sweeper."""
-    op, created = _with_key_race_retry(user_id, submission, inline=False)
+    op, created = record_settled(user_id, submission)
     if created:
         dispatcher.enqueue_operations([op])
     return op
@@ -386,15 +390,8 @@ def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatch
         results = []
         for user_id, submission in requests:
             try:
-                results.append(_with_key_race_retry(user_id, submission, inline=False))
+                results.append(record_settled(user_id, submission))
             except DomainError as exc:
                 results.append(exc)
     dispatcher.enqueue_operations([r[0] for r in results if not isinstance(r, DomainError) and r[1]])
     return results
-
-
-def submit_inline(user_id: str, submission: Submission) -> Operation:
-    """Record and apply in one transaction: for operations that create their persona, which
-    nobody else can address yet, so no lock or queue is needed."""
-    op, _ = _with_key_race_retry(user_id, submission, inline=True)
-    return op

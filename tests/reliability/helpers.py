@@ -8,13 +8,14 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
 from greenlight.keys import create_key
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation
-from greenlight.operations import kinds
-from greenlight.operations.submit import Submission, submit, submit_inline
+from greenlight.operations.engine import submit_inline
+from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
 from tests.support import wait_until
 
@@ -26,7 +27,7 @@ def make_user() -> str:
 
 
 def make_persona(user_id: str) -> str:
-    op = submit_inline(user_id, Submission(kinds.PERSONA_CREATE, {"name": "Under fire"}))
+    op = submit_inline(kinds.REGISTRY, user_id, Submission(kinds.PERSONA_CREATE.name, {"name": "Under fire"}))
     return op.persona_id
 
 
@@ -43,10 +44,10 @@ def edits_and_promotions(user_id: str, persona_id: str, count: int, dispatcher: 
     ids = []
     for i in range(count):
         if i % 3 == 2:
-            submission = Submission(kinds.PERSONA_PROMOTE, {"notes": f"promote {i}"}, persona_id)
+            submission = Submission(kinds.PERSONA_PROMOTE.name, {"notes": f"promote {i}"}, persona_id)
         else:
             submission = Submission(
-                kinds.DRAFT_UPDATE, {"changes": {"personality_prompt": f"edit {i}"}}, persona_id
+                kinds.DRAFT_UPDATE.name, {"changes": {"personality_prompt": f"edit {i}"}}, persona_id
             )
         ids.append(submit(user_id, submission, dispatcher).id)
     return ids
