@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from greenlight.errors import IdempotencyKeyReused, InvalidRequest
 from greenlight.models.idempotency import IdempotencyRecord
+from greenlight.tenancy import owned_by
 from greenlight.upsert import insert_missing
 
 MAX_KEY_LENGTH = 255
@@ -74,7 +75,7 @@ def claim(session: Session, user_id: str, key: str | None, request_hash: str) ->
     if claimed:
         return None
     record = session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(owned_by(IdempotencyRecord, user_id), IdempotencyRecord.key == key)
     )
     assert record is not None  # the holder the claim waited for committed it
     if record.request_hash != request_hash:
@@ -90,7 +91,7 @@ def remember(session: Session, user_id: str, key: str | None, status_code: int, 
     if key is not None:
         session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+            .where(owned_by(IdempotencyRecord, user_id), IdempotencyRecord.key == key)
             .values(status_code=status_code, body=withhold_secret(body))
         )
 

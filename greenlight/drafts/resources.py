@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from greenlight.drafts import catalogue
 from greenlight.errors import Unprocessable
 from greenlight.models import Resource
+from greenlight.tenancy import owned_by, usable_by
 from greenlight.upsert import insert_missing
 
 
@@ -122,7 +123,7 @@ def _check_id(
 ) -> None:
     resource = found.get(rid)
     # Another user's resource is reported exactly like a missing one.
-    if resource is None or (resource.user_id is not None and resource.user_id != user_id):
+    if resource is None or not usable_by(resource, user_id):
         errors.add(field_name, rid, "no such resource")
     elif resource.kind != kind:
         errors.add(field_name, rid, f"is a {resource.kind}, not a {kind}")
@@ -140,7 +141,7 @@ def get_or_create(session: Session, user_id: str, kind: str, text: str) -> Resou
     )
     found = session.scalar(
         select(Resource).where(
-            Resource.user_id == user_id, Resource.kind == kind, Resource.value_hash == digest
+            owned_by(Resource, user_id), Resource.kind == kind, Resource.value_hash == digest
         )
     )
     assert found is not None  # inserted above, or by the transaction the insert waited for
@@ -181,7 +182,7 @@ def validate(session: Session, user_id: str, request: dict[str, Any]) -> None:
             flag_types[meta["type"]] = rid
     for rid in request.get("pending_ids") or []:
         resource = found.get(rid)
-        if resource is None or (resource.user_id is not None and resource.user_id != user_id):
+        if resource is None or not usable_by(resource, user_id):
             errors.add("pending_ids", rid, "no such resource")
     errors.raise_if_any()
 

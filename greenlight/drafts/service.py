@@ -16,6 +16,7 @@ from greenlight.events import DraftAccepted, DraftExpired, DraftProposed, DraftR
 from greenlight.models import DraftEntry, EntryStatus, Persona, PersonaVersion, Resource, VersionStatus
 from greenlight.outbox import emit
 from greenlight.personas import service as personas
+from greenlight.tenancy import owned_by
 
 UNTITLED = "Untitled persona"
 DECIDED = (EntryStatus.ACCEPTED.value, EntryStatus.REJECTED.value, EntryStatus.EXPIRED.value)
@@ -155,7 +156,7 @@ def patch(
 
 
 def get_entry(session: Session, user_id: str, entry_id: str, *, for_update: bool = False) -> DraftEntry:
-    query = select(DraftEntry).where(DraftEntry.id == entry_id, DraftEntry.user_id == user_id)
+    query = select(DraftEntry).where(DraftEntry.id == entry_id, owned_by(DraftEntry, user_id))
     if for_update:
         query = query.with_for_update()
     entry = session.scalar(query)

@@ -16,6 +16,7 @@ from greenlight.notifications.events import normalize_types
 from greenlight.notifications.signing import new_secret
 from greenlight.notifications.ssrf import validate_webhook_url
 from greenlight.settings import Settings, get_settings
+from greenlight.tenancy import owned_by
 
 MAX_ENDPOINTS_PER_USER = 50
 UNSET: Any = object()
@@ -36,7 +37,7 @@ def get_endpoint(
 ) -> WebhookEndpoint:
     """The user's endpoint; another user's answers exactly like a missing one."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.user_id == user_id
+        WebhookEndpoint.id == endpoint_id, owned_by(WebhookEndpoint, user_id)
     )
     if for_update:
         query = query.with_for_update()
@@ -50,7 +51,7 @@ def list_endpoints(session: Session, user_id: str) -> list[WebhookEndpoint]:
     return list(
         session.scalars(
             select(WebhookEndpoint)
-            .where(WebhookEndpoint.user_id == user_id)
+            .where(owned_by(WebhookEndpoint, user_id))
             .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
         )
     )
@@ -68,7 +69,7 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret, which is returned only here and by a rotation."""
     settings = settings or get_settings()
-    count = session.scalar(select(func.count()).where(WebhookEndpoint.user_id == user_id)) or 0
+    count = session.scalar(select(func.count()).where(owned_by(WebhookEndpoint, user_id))) or 0
     if count >= MAX_ENDPOINTS_PER_USER:
         raise Unprocessable(
             f"At most {MAX_ENDPOINTS_PER_USER} webhooks per user",

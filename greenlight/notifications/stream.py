@@ -19,6 +19,7 @@ from greenlight.notifications.events import envelope, normalize_types, type_matc
 from greenlight.notifications.relay import CURSOR_ID, Relayed
 from greenlight.personas.service import get_owned_persona
 from greenlight.redis_client import key
+from greenlight.tenancy import owned_by
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def read_after(session: Session, stream: StreamFilter, after: int, limit: int = 
     query = (
         select(OutboxEvent)
         .where(
-            OutboxEvent.user_id == stream.user_id,
+            owned_by(OutboxEvent, stream.user_id),
             OutboxEvent.global_seq > after,
             OutboxEvent.global_seq <= head,
         )

@@ -21,6 +21,7 @@ from greenlight.models.operations import PENDING_STATUSES
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.registry import AnyKind, Registry
 from greenlight.outbox import emit
+from greenlight.tenancy import visible_to
 
 T = TypeVar("T", Operation, Persona)
 _Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
@@ -148,7 +149,11 @@ def _get_locked(session: Session, model: type[T], key: str) -> T | None:
     return found
 
 
-def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[Operation, Persona | None]:
+def _load(
+    session: Session, operation_id: str, expected_revision: int, *, to_apply: bool = True
+) -> tuple[Operation, Persona | None]:
+    """The operation and its persona, locked and fenced; to apply it, the persona must still be
+    one its caller may change (recording its failure needs no more than the fence)."""
     op = _get_locked(session, Operation, operation_id)
     if op is None or op.status not in PENDING_STATUSES:
         # Someone else applied it while we believed we held the lock.
@@ -156,7 +161,7 @@ def _load(session: Session, operation_id: str, expected_revision: int) -> tuple[
     persona = _get_locked(session, Persona, op.persona_id)
     if (persona.revision if persona else 0) != expected_revision:
         raise FencingError(f"persona {op.persona_id} moved past revision {expected_revision}")
-    if persona is not None and persona.user_id != op.user_id:
+    if to_apply and persona is not None and not visible_to(persona, op.user_id):
         raise NotFound("Persona not found", {"persona_id": op.persona_id})
     return op, persona
 
@@ -267,7 +272,7 @@ def apply_run_in_transaction(
 def fail_in_transaction(
     session: Session, operation_id: str, expected_revision: int, error: DomainError
 ) -> int:
-    op, persona = _load(session, operation_id, expected_revision)
+    op, persona = _load(session, operation_id, expected_revision, to_apply=False)
     op.error = error.as_dict()
     _finish(session, op, OperationStatus.FAILED)
     if persona is None:

@@ -11,10 +11,11 @@ from greenlight.clock import isoformat
 from greenlight.errors import NotFound
 from greenlight.models import Operation
 from greenlight.models.operations import PENDING_STATUSES
+from greenlight.tenancy import owned_by
 
 
 def get_operation(session: Session, user_id: str, operation_id: str) -> Operation:
-    op = session.scalar(select(Operation).where(Operation.id == operation_id, Operation.user_id == user_id))
+    op = session.scalar(select(Operation).where(Operation.id == operation_id, owned_by(Operation, user_id)))
     if op is None:
         raise NotFound("Operation not found", {"operation_id": operation_id})
     return op

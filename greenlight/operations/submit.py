@@ -32,6 +32,7 @@ from greenlight.idempotency import fingerprint, validate_key
 from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.models.base import table_of
 from greenlight.precompiled import Precompiled
+from greenlight.tenancy import visible_to
 
 # More to check about the (owned) persona before accepting a request, in the same transaction.
 PersonaCheck = Callable[[Session, Persona], None]
@@ -143,18 +144,10 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         for op in session.scalars(select(Operation).where(Operation.idempotency_key.in_(keys))):
             earlier[(op.user_id, op.idempotency_key or "")] = op
     persona_ids = {s.persona_id for _, _, s, _, _ in prepared if s.persona_id is not None}
-    owners: dict[str, str] = {}
     owner_checked_by_write = _write_checks_owner(session, requests)
-    if owner_checked_by_write:
-        # The write itself refuses a persona the caller does not own (see `_record_one`).
-        owners = {s.persona_id: user_id for _, user_id, s, _, _ in prepared if s.persona_id is not None}
-    elif persona_ids:
-        # Only the columns the check needs (loading whole personas cost more than the rest).
-        personas = table_of(Persona)
-        query = select(personas.c.id, personas.c.user_id).where(
-            personas.c.id.in_(persona_ids), personas.c.deleted_at.is_(None)
-        )
-        owners = {row.id: row.user_id for row in session.connection().execute(query)}
+    # The write itself refuses a persona the caller may not change when it can (`_record_owned`);
+    # else the personas' owner columns, read here, are checked against each request.
+    owner_rows = {} if owner_checked_by_write else _owner_rows(session, persona_ids)
     now = utcnow()
     created: list[tuple[int, Operation]] = []
     for index, user_id, submission, key, request_hash in prepared:
@@ -172,7 +165,8 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         try:
             if submission.persona_id is not None:
                 # Someone else's persona is refused exactly like a missing one.
-                if owners.get(submission.persona_id) != user_id:
+                row = owner_rows.get(submission.persona_id)
+                if not owner_checked_by_write and (row is None or not visible_to(row, user_id)):
                     raise NotFound("Persona not found", {"persona_id": submission.persona_id})
                 if submission.check is not None:
                     persona = session.get(Persona, submission.persona_id)
@@ -212,6 +206,17 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             if op.id not in written:  # its write found no persona of the caller's: nothing written
                 results[index] = NotFound("Persona not found", {"persona_id": op.persona_id})
     return [result for result in results if result is not None]
+
+
+def _owner_rows(session: Session, persona_ids: set[str]) -> dict[str, Any]:
+    """The columns the tenancy check reads of each persona (loading whole personas cost more)."""
+    if not persona_ids:
+        return {}
+    personas = table_of(Persona)
+    query = select(personas.c.id, personas.c.user_id, personas.c.deleted_at).where(
+        personas.c.id.in_(persona_ids)
+    )
+    return {row.id: row for row in session.connection().execute(query)}
 
 
 def _write_checks_owner(session: Session, requests: Sequence[tuple[str, Submission]]) -> bool:
@@ -298,11 +303,7 @@ def _record_owned(count: int) -> Precompiled:
         .select_from(requested)
         .join(
             personas,
-            and_(
-                personas.c.id == requested.c.persona_id,
-                personas.c.user_id == requested.c.user_id,
-                personas.c.deleted_at.is_(None),
-            ),
+            and_(personas.c.id == requested.c.persona_id, visible_to(personas.c, requested.c.user_id)),
         )
         .cte("owned")
     )

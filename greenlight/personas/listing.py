@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from greenlight.models import Persona, PersonaVersion, Promotion, User
+from greenlight.tenancy import visible_to
 
 MAX_PAGE = 100
 
@@ -25,7 +26,7 @@ def list_personas(
 ) -> tuple[list[PersonaRow], int]:
     """The user's personas, most recently changed first, whose name or description contains
     ``search`` (case-insensitive); and how many match in all."""
-    where = [Persona.user_id == user_id, Persona.deleted_at.is_(None)]
+    where = [visible_to(Persona, user_id)]
     text = (search or "").strip().lower()
     if text:
         where.append(

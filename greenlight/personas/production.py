@@ -25,6 +25,7 @@ from greenlight.personas.serialize import version_to_dict
 from greenlight.personas.service import get_owned_persona
 from greenlight.redis_client import key
 from greenlight.settings import get_settings
+from greenlight.tenancy import owned_by
 from greenlight.tracked_cache import CacheUnavailable, TrackedCache
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,6 @@ def cached_production(user_id: str, persona_id: str) -> ProductionCopy | None:
         copy = production_copies().get(cache_key(persona_id))
     except CacheUnavailable:
         return None
-    if copy is None or copy.user_id != user_id:
+    if copy is None or not owned_by(copy, user_id):
         return None
     return copy

@@ -14,6 +14,7 @@ from greenlight.events import PersonaCreated
 from greenlight.models import Persona, PersonaVersion, VersionStatus
 from greenlight.models.personas import CONTENT_FIELDS
 from greenlight.outbox import emit
+from greenlight.tenancy import visible_to
 
 PERSONA_FIELDS: tuple[str, ...] = ("name", "role", "description", "tags", "image_url")
 
@@ -22,11 +23,11 @@ def get_owned_persona(
     session: Session, user_id: str, persona_id: str, *, for_update: bool = False
 ) -> Persona:
     """The persona if it exists and belongs to the user; otherwise NotFound, the same either way."""
-    query = select(Persona).where(Persona.id == persona_id, Persona.user_id == user_id)
+    query = select(Persona).where(Persona.id == persona_id, visible_to(Persona, user_id))
     if for_update:
         query = query.with_for_update()
     persona = session.scalar(query)
-    if persona is None or persona.deleted_at is not None:
+    if persona is None:
         raise NotFound("Persona not found", {"persona_id": persona_id})
     return persona
 
