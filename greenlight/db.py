@@ -11,7 +11,7 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -132,9 +132,20 @@ def dispose_engine() -> None:
 os.register_at_fork(after_in_child=dispose_engine)
 
 
+_AFTER_COMMIT = "greenlight.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once this unit of work has committed, and never if it rolls back: what a
+    commit makes true (a queued message, a refreshed cache, an announcement) is told only once it
+    is true. Actions run in the order they were added, after the session is closed."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
 @contextmanager
 def unit_of_work(*, one_statement: bool = False) -> Iterator[Session]:
-    """One transaction: commit when the block ends, roll back if it raises.
+    """One transaction: commit when the block ends, roll back if it raises; then the actions
+    registered with `after_commit`.
 
     `one_statement`: the block's writes are one statement, atomic by itself. On PostgreSQL each
     statement then commits on its own (autocommit): no BEGIN or COMMIT round trip for the driver to
@@ -143,11 +154,16 @@ def unit_of_work(*, one_statement: bool = False) -> Iterator[Session]:
     session = get_sessionmaker()()
     if one_statement and capabilities_of(session).autocommit_statements:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    committed: list[Callable[[], None]] = []
     try:
         yield session
         session.commit()
+        committed = session.info.pop(_AFTER_COMMIT, [])
     except BaseException:
         session.rollback()
         raise
     finally:
+        session.info.pop(_AFTER_COMMIT, None)
         session.close()
+    for action in committed:
+        action()

@@ -9,7 +9,6 @@ finds nothing left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from greenlight import logs
 from greenlight.clock import utcnow
-from greenlight.db import unit_of_work
+from greenlight.db import after_commit, unit_of_work
 from greenlight.dispatch import Dispatcher, NullDispatcher
 from greenlight.errors import DomainError, FencingError, Unprocessable
 from greenlight.locking import PersonaLock
@@ -51,10 +50,6 @@ _ANY_PENDING = (
 
 class _OneByOne(Exception):
     """A group that must be applied one operation at a time (one of them was tried too often)."""
-
-
-def _nothing() -> None:
-    return None
 
 
 class Engine:
@@ -158,14 +153,12 @@ class Engine:
                     return []
                 if any(claimed.attempts > self.settings.max_attempts for claimed in group):
                     raise _OneByOne
-                token, refresh = self._apply_in(session, group, token)
+                self._apply_in(session, group, token)
         except (DomainError, IntegrityError, DataError, _OneByOne):
             if not group:
                 raise
             for claimed in group:
                 token = self.apply_one(claimed, token)
-            return group
-        refresh()
         return group
 
     def _drain_counting(self, persona_id: str, lock: PersonaLock) -> tuple[int, bool]:
@@ -273,14 +266,12 @@ class Engine:
     def _commit_applied(self, group: list[Claimed], token: int) -> int:
         """Apply the operations in order in one transaction; returns the persona's new revision."""
         with unit_of_work() as session:
-            token, refresh = self._apply_in(session, group, token)
-        refresh()
-        return token
+            return self._apply_in(session, group, token)
 
-    def _apply_in(self, session: Session, group: list[Claimed], token: int) -> tuple[int, Callable[[], None]]:
-        """Apply the group in the caller's transaction: the new revision, and what to run once it
-        has committed (refill the production cache). A run of one kind that has a batch handler
-        (promotions) is applied in one go."""
+    def _apply_in(self, session: Session, group: list[Claimed], token: int) -> int:
+        """Apply the group in the caller's transaction: the new revision (the production cache is
+        refilled once it has committed). A run of one kind that has a batch handler (promotions) is
+        applied in one go."""
         changed: Persona | None = None
         operation_ids = [claimed.operation_id for claimed in group]
         kinds = {claimed.kind for claimed in group}
@@ -297,19 +288,17 @@ class Engine:
                 if applied.production_changed and applied.persona is not None:
                     changed = applied.persona
         if changed is None:
-            return token, _nothing
+            return token
         session.flush()
         fresh = load_production(session, changed)
         # Before commit, so no reader can cache the old production after it.
         self.production.invalidate(changed.id, token)
         persona_id = changed.id
 
-        def refresh() -> None:
-            if fresh is not None:
-                revision, etag, body = fresh
-                self.production.fill(persona_id, revision, etag, body)
-
-        return token, refresh
+        if fresh is not None:
+            revision, etag, body = fresh
+            after_commit(session, lambda: self.production.fill(persona_id, revision, etag, body))
+        return token
 
     def _announce(self, operation_ids: list[str]) -> None:
         try:
