@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from greenlight.clock import new_id, utcnow
@@ -62,3 +62,9 @@ class OperationCounter(Base):
 
     persona_id: Mapped[str] = mapped_column(IdType, primary_key=True)
     last_seq: Mapped[int] = mapped_column(default=0)
+
+
+def pending_of(persona_id: Any, operations: Any = Operation) -> ColumnElement[bool]:
+    """A persona's operations not yet applied (what its drain claims, in ``seq`` order); for the
+    mapped class or an alias of it, with the persona's id as a value or a bound parameter."""
+    return and_(operations.persona_id == persona_id, operations.status.in_(PENDING_STATUSES))

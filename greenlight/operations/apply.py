@@ -17,7 +17,7 @@ from greenlight.errors import DomainError, FencingError, NotFound
 from greenlight.events import OperationFailed
 from greenlight.models import Operation, OperationStatus, Persona, PersonaVersion, VersionResource
 from greenlight.models.base import table_of
-from greenlight.models.operations import PENDING_STATUSES
+from greenlight.models.operations import PENDING_STATUSES, pending_of
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.registry import AnyKind, Registry
 from greenlight.outbox import emit
@@ -49,7 +49,7 @@ def _next_pending(query: _Query, *locked: Any) -> _Query:
     """The persona's next `size` pending operations, in sequence order, locked (with `locked`'s
     rows, when given; else every table's)."""
     return (
-        query.where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
+        query.where(pending_of(bindparam("persona_id")))
         .order_by(Operation.seq)
         .limit(bindparam("size", type_=Integer))
         .with_for_update(of=locked or None)
@@ -66,9 +66,7 @@ _DRAFT = aliased(PersonaVersion, name="claimed_draft")
 _PRODUCTION = aliased(PersonaVersion, name="claimed_production")
 _EARLIER = aliased(Operation, name="earlier")
 _FIRST_SEQ = (
-    select(func.min(_EARLIER.seq))
-    .where(_EARLIER.persona_id == bindparam("persona_id"), _EARLIER.status.in_(PENDING_STATUSES))
-    .scalar_subquery()
+    select(func.min(_EARLIER.seq)).where(pending_of(bindparam("persona_id"), _EARLIER)).scalar_subquery()
 )
 _FIRST_ROW = Operation.seq == _FIRST_SEQ
 # The persona's revision in the statement's snapshot. Locking can return a newer row (a commit

@@ -23,7 +23,7 @@ from greenlight.dispatch import Dispatcher, NullDispatcher
 from greenlight.errors import DomainError, FencingError, Unprocessable
 from greenlight.locking import PersonaLock
 from greenlight.models import Operation, OperationStatus, Persona
-from greenlight.models.operations import PENDING_STATUSES
+from greenlight.models.operations import PENDING_STATUSES, pending_of
 from greenlight.operations.apply import (
     Claimed,
     apply_in_transaction,
@@ -41,11 +41,7 @@ from greenlight.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-_ANY_PENDING = (
-    select(Operation.id)
-    .where(Operation.persona_id == bindparam("persona_id"), Operation.status.in_(PENDING_STATUSES))
-    .limit(1)
-)
+_ANY_PENDING = select(Operation.id).where(pending_of(bindparam("persona_id"))).limit(1)
 
 
 class _OneByOne(Exception):
@@ -202,7 +198,7 @@ class Engine:
         with unit_of_work() as session:
             rows = session.execute(
                 select(*columns)
-                .where(Operation.persona_id == persona_id, Operation.status.in_(PENDING_STATUSES))
+                .where(pending_of(persona_id))
                 .order_by(Operation.seq)
                 .limit(self.settings.drain_batch_size)
             ).all()
