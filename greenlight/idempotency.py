@@ -55,6 +55,16 @@ def fingerprint(kind: str, target: str | None, payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def reuse_refusal(
+    key: str, earlier_hash: str, request_hash: str, operation_id: str | None = None
+) -> IdempotencyKeyReused | None:
+    """The refusal of a key already used with a different request (None: the same request)."""
+    if earlier_hash == request_hash:
+        return None
+    details = {"idempotency_key": key} | ({"operation_id": operation_id} if operation_id else {})
+    return IdempotencyKeyReused("This Idempotency-Key was already used with a different request", details)
+
+
 def claim(session: Session, user_id: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
     """Take the key for this request, as the first write of its transaction; or, when an earlier
     request holds it, that request's stored answer (422 if it was a different request).
@@ -78,10 +88,9 @@ def claim(session: Session, user_id: str, key: str | None, request_hash: str) ->
         select(IdempotencyRecord).where(owned_by(IdempotencyRecord, user_id), IdempotencyRecord.key == key)
     )
     assert record is not None  # the holder the claim waited for committed it
-    if record.request_hash != request_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used with a different request", {"idempotency_key": key}
-        )
+    refusal = reuse_refusal(record.key, record.request_hash, request_hash)
+    if refusal is not None:
+        raise refusal
     return record
 
 

@@ -27,8 +27,8 @@ from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
 from greenlight.dialects import POSTGRESQL, Capabilities, capabilities_of
 from greenlight.dispatch import Dispatcher
-from greenlight.errors import DomainError, IdempotencyKeyReused, NotFound
-from greenlight.idempotency import fingerprint, validate_key
+from greenlight.errors import DomainError, NotFound
+from greenlight.idempotency import fingerprint, reuse_refusal, validate_key
 from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.models.base import table_of
 from greenlight.precompiled import Precompiled
@@ -153,14 +153,9 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     for index, user_id, submission, key, request_hash in prepared:
         prior = earlier.get((user_id, key)) if key is not None else None
         if prior is not None:
-            results[index] = (
-                (prior, False)
-                if prior.request_hash == request_hash
-                else IdempotencyKeyReused(
-                    "This Idempotency-Key was already used with a different request",
-                    {"idempotency_key": key, "operation_id": prior.id},
-                )
-            )
+            assert key is not None
+            refusal = reuse_refusal(key, prior.request_hash, request_hash, prior.id)
+            results[index] = (prior, False) if refusal is None else refusal
             continue
         try:
             if submission.persona_id is not None:

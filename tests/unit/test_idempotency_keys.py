@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greenlight.errors import InvalidRequest
-from greenlight.idempotency import MAX_KEY_LENGTH, fingerprint, validate_key
+from greenlight.idempotency import MAX_KEY_LENGTH, fingerprint, reuse_refusal, validate_key
 
 
 @pytest.mark.parametrize("key", ["a", "order-42", "é" * MAX_KEY_LENGTH, "with space", "😀"])
@@ -45,3 +45,12 @@ def test_kind_target_and_payload_each_make_another_request() -> None:
     assert base != fingerprint("persona.promote", "p2", {"notes": "a"})
     assert base != fingerprint("persona.promote", "p1", {"notes": "b"})
     assert fingerprint("persona.create", None, {}) == fingerprint("persona.create", "", {})
+
+
+def test_a_key_reused_for_another_request_is_refused_naming_the_key_and_its_operation() -> None:
+    assert reuse_refusal("k", "same", "same", "op-1") is None
+    refusal = reuse_refusal("k", "earlier", "other", "op-1")
+    assert refusal is not None and refusal.code == "IDEMPOTENCY_KEY_REUSED"
+    assert refusal.details == {"idempotency_key": "k", "operation_id": "op-1"}
+    stored = reuse_refusal("k", "earlier", "other")
+    assert stored is not None and stored.details == {"idempotency_key": "k"}
