@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from greenlight.clock import new_id, utcnow
 from greenlight.db import unit_of_work
-from greenlight.dialects import POSTGRESQL, Capabilities, capabilities_of
+from greenlight.dialects import POSTGRESQL, Capabilities, UpsertInsert, capabilities_of
 from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError, NotFound
 from greenlight.idempotency import fingerprint, reuse_refusal, validate_key
@@ -67,15 +67,24 @@ def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int
     return {row.persona_id: int(row.last_seq) for row in session.connection().execute(upsert, params)}
 
 
+_COUNTERS = table_of(OperationCounter)
+
+
+def _advanced(values: UpsertInsert) -> ReturningInsert[tuple[str, int]]:
+    """The sequence rule, for every way of accepting: each persona's counter starts at, or grows
+    by, the number of operations given for it (`last_seq` of `values`), and the statement returns
+    the last number taken. Its row lock serialises acceptance per persona, so sequence order is
+    commit order."""
+    return values.on_conflict_do_update(
+        index_elements=[_COUNTERS.c.persona_id],
+        set_={"last_seq": _COUNTERS.c.last_seq + values.excluded.last_seq},
+    ).returning(_COUNTERS.c.persona_id, _COUNTERS.c.last_seq)
+
+
 @lru_cache(maxsize=2)
 def _counters_upsert(database: Capabilities) -> ReturningInsert[tuple[str, int]]:
     """Built once per dialect: building it cost more than SQLAlchemy's compiled-form cache saves."""
-    counters = table_of(OperationCounter)
-    values = database.upsert(counters)
-    return values.on_conflict_do_update(
-        index_elements=[counters.c.persona_id],
-        set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
-    ).returning(counters.c.persona_id, counters.c.last_seq)
+    return _advanced(database.upsert(_COUNTERS))
 
 
 def record(session: Session, user_id: str, submission: Submission) -> tuple[Operation, bool]:
@@ -280,7 +289,6 @@ def _record_owned(count: int) -> Precompiled:
     counter is advanced once by its number of operations, in persona id order as
     `_advance_counters` does (the row locks serialise acceptance per persona, never in a cycle),
     and its operations numbered in list order."""
-    counters = table_of(OperationCounter)
     personas = table_of(Persona)
     columns = [column for column in _OPERATIONS.columns if column.key != "seq"]
     requested = union_all(
@@ -307,15 +315,9 @@ def _record_owned(count: int) -> Precompiled:
         .group_by(owned.c.owned_id)
         .order_by(owned.c.owned_id)
     )
-    values = POSTGRESQL.upsert(counters).from_select(["persona_id", "last_seq"], per_persona)
-    advanced = (
-        values.on_conflict_do_update(
-            index_elements=[counters.c.persona_id],
-            set_={"last_seq": counters.c.last_seq + values.excluded.last_seq},
-        )
-        .returning(counters.c.persona_id, counters.c.last_seq)
-        .cte("advanced")
-    )
+    advanced = _advanced(
+        POSTGRESQL.upsert(_COUNTERS).from_select(["persona_id", "last_seq"], per_persona)
+    ).cte("advanced")
     taken = per_persona.subquery("taken")
     # Each persona's numbers end at its advanced counter: the first of its operations takes the
     # first of them.
@@ -344,18 +346,11 @@ def _record_one() -> Precompiled:
     with that number: PostgreSQL only (a data-modifying WITH). The counter's row lock serialises
     acceptance per persona exactly as `_advance_counters` does. No owner check: `_record_owned`
     does that."""
-    counters = table_of(OperationCounter)
     one: ColumnElement[int] = literal_column("1", Integer)
-    persona_id = bindparam("op_persona_id", type_=counters.c.persona_id.type)
+    persona_id = bindparam("op_persona_id", type_=_COUNTERS.c.persona_id.type)
     numbered = select(persona_id, one)
-    advanced = (
-        POSTGRESQL.upsert(counters)
-        .from_select(["persona_id", "last_seq"], numbered)
-        .on_conflict_do_update(
-            index_elements=[counters.c.persona_id], set_={"last_seq": counters.c.last_seq + one}
-        )
-        .returning(counters.c.persona_id, counters.c.last_seq)
-        .cte("advanced")
+    advanced = _advanced(POSTGRESQL.upsert(_COUNTERS).from_select(["persona_id", "last_seq"], numbered)).cte(
+        "advanced"
     )
     from_counter = {"seq": advanced.c.last_seq, "persona_id": advanced.c.persona_id}
     values = [
