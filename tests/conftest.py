@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ import redis
 import sqlalchemy as sa
 
 from cli.processes import NOTIFICATION_QUEUES
-from tests.support import ARTIFACTS, Process, start_api, start_beat, start_worker
+from tests.support.http import new_key
+from tests.support.processes import ARTIFACTS, Process, start_api, start_beat, start_worker
 
 _state: dict[str, Any] = {}
 
@@ -172,15 +172,6 @@ def api_url(services: dict[str, str]) -> Iterator[str]:
 def client(api_url: str, worker: Process) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=api_url, timeout=60) as http:
         yield http
-
-
-def new_key(name: str | None = None) -> str:
-    from greenlight.db import unit_of_work
-    from greenlight.keys import create_key
-
-    with unit_of_work() as session:
-        _, raw = create_key(session, name or f"user-{uuid.uuid4().hex[:8]}")
-    return raw
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ Each module here recognises one route's plain case, and answers it only with tha
 function (``cached_production_answer``, ``promote_answer``), so the answer is the route's: same
 status, headers and body, idempotency replays included. Anything else (an unknown key, a repeated
 header, a header or body the plain case does not cover) goes on to the route untouched, with the
-body replayed. ``tests/test_fast_paths.py`` sends the same requests to a process with these answers
+body replayed. ``tests/e2e/test_fast_paths.py`` sends the same requests to a process with these answers
 and to one without (``GREENLIGHT_FAST_PATHS=false``) and compares.
 """
 

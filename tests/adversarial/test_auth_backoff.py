@@ -27,9 +27,9 @@ from greenlight.db import unit_of_work
 from greenlight.keys import KEY_PREFIX, get_or_create_user, hash_key
 from greenlight.models import ApiKey
 from greenlight.settings import get_settings
-from tests.abuse_support import PUBLIC_ROUTES, api_routes, error_of
-from tests.conftest import new_key
-from tests.support import Process, start_api
+from tests.support.http import new_key
+from tests.support.processes import Process, start_api
+from tests.support.tenants import PUBLIC_ROUTES, api_routes, error_of
 
 PER_ADDRESS = 5
 PER_PREFIX = 3

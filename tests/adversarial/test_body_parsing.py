@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.abuse_support import api_routes, error_of, footprint, settle, user_id_of
-from tests.api_helpers import create_persona
-from tests.conftest import new_key
-from tests.support import Process
+from tests.support.http import create_persona, new_key
+from tests.support.processes import Process
+from tests.support.tenants import api_routes, error_of, footprint, settle, user_id_of
 
 # Each is refused by the JSON parser itself: nesting past the interpreter's recursion limit, bad
 # UTF-8, a truncated document.

@@ -23,8 +23,8 @@ import pytest
 from greenlight.db import unit_of_work
 from greenlight.models import PersonaVersion
 from greenlight.personas.line_diff import MAX_LINES
-from tests.conftest import new_key
-from tests.support import Process, start_api
+from tests.support.http import new_key
+from tests.support.processes import Process, start_api
 
 CPU_BUDGET_SECONDS = 1.5
 TICKS = os.sysconf("SC_CLK_TCK")

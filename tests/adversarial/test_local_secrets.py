@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 from cli.embedded import free_port
 from greenlight.db import unit_of_work
-from tests.api_helpers import create_persona, wait_operation
-from tests.support import ARTIFACTS, BIN, wait_until
+from tests.support.http import create_persona, wait_operation
+from tests.support.processes import ARTIFACTS, BIN, wait_until
 
 # Settings that would point `greenlight run` at the suite's own Redis and database.
 SUITE_ONLY = ("GREENLIGHT_REDIS_URL", "GREENLIGHT_DATABASE_URL", "GREENLIGHT_FLOWER_PASSWORD")

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.abuse_support import Tenant, error_of, footprint, make_tenant, settle
-from tests.support import Process
+from tests.support.processes import Process
+from tests.support.tenants import Tenant, error_of, footprint, make_tenant, settle
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 # The SSE stream never ends by itself: its parameters are checked with a short read (see _send).

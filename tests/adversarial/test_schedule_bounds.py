@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 from greenlight.settings import get_settings
-from tests.abuse_support import error_of, footprint, settle, user_id_of
-from tests.api_helpers import create_persona
-from tests.conftest import new_key
-from tests.support import Process, wait_until
+from tests.support.http import create_persona, new_key
+from tests.support.processes import Process, wait_until
+from tests.support.tenants import error_of, footprint, settle, user_id_of
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from api.errors import status_for
 from greenlight.errors import Unprocessable
 from greenlight.notifications.ssrf import validate_webhook_url
 from greenlight.notifications.transport import post
-from tests.abuse_support import error_of
-from tests.conftest import new_key
-from tests.notify_support import Request, receiver
-from tests.support import start_api
+from tests.support.http import new_key
+from tests.support.notify import Request, receiver
+from tests.support.processes import start_api
+from tests.support.tenants import error_of
 
 REFUSED = [
     "http://127.0.0.1/hook",

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from cli.embedded import EmbeddedRedis
 from greenlight.queues import Queue
 from greenlight.settings import get_settings
-from tests.reliability.helpers import count_done, edits_and_promotions, make_persona, make_user, wait_all_done
-from tests.reliability.invariants import check_persona
-from tests.support import Process, start_beat, start_worker, wait_until
+from tests.support.invariants import check_persona
+from tests.support.processes import Process, start_beat, start_worker, wait_until
+from tests.support.workloads import count_done, edits_and_promotions, make_persona, make_user, wait_all_done
 from workers.app import make_celery
 from workers.dispatch import CeleryDispatcher
 

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from cli.processes import NOTIFICATION_QUEUES
 from greenlight.db import unit_of_work
 from greenlight.models import OutboxEvent
-from tests.conftest import new_key
-from tests.notify_support import Receiver, Request, receiver
-from tests.reliability.helpers import wait_all_done
-from tests.reliability.invariants import check_persona
-from tests.support import Process, start_beat, start_worker, wait_until
+from tests.support.http import new_key
+from tests.support.invariants import check_persona
+from tests.support.notify import Receiver, Request, receiver
+from tests.support.processes import Process, start_beat, start_worker, wait_until
+from tests.support.workloads import wait_all_done
 
 OPS = int(os.environ.get("GREENLIGHT_RELIABILITY_OPS", "200"))
 PERSONAS = 20
