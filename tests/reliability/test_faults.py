@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from cli.embedded import EmbeddedRedis
 from greenlight.queues import Queue
+from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
 from tests.support.invariants import check_persona
 from tests.support.processes import Process, start_beat, start_worker, wait_until
@@ -125,6 +126,19 @@ def test_database_connection_dropped_mid_transaction(own_workers: list[Process],
     _all_succeeded(persona, len(ids))
 
 
+def _stop_while_holding_the_lock(worker: Process, persona_id: str) -> None:
+    """SIGSTOP the worker at an instant it holds the persona's lock (mid-drain, the only worker
+    running), so it has a write to attempt when it wakes; between two drains it would have none."""
+    lock = key("lock", "persona", persona_id)
+    for _ in range(500):
+        worker.signal(signal.SIGSTOP)
+        if get_redis().exists(lock):
+            return
+        worker.signal(signal.SIGCONT)
+        time.sleep(0.002)
+    raise AssertionError("the worker never held the persona's lock")
+
+
 def test_worker_paused_past_its_lock_is_fenced(own_workers: list[Process], tmp_path: Path) -> None:
     env = {**FAULT_ENV, "GREENLIGHT_LOCK_TTL_SECONDS": "1"}
     user = make_user()
@@ -133,7 +147,7 @@ def test_worker_paused_past_its_lock_is_fenced(own_workers: list[Process], tmp_p
     paused = start_worker(concurrency=1, env=env)
     own_workers.append(paused)
     wait_until(lambda: count_done(ids) >= 20, timeout=60, interval=0.005)
-    paused.signal(signal.SIGSTOP)
+    _stop_while_holding_the_lock(paused, persona)
     try:
         rescuer = start_worker(concurrency=1, env=env)
         own_workers.extend([rescuer, start_beat(tmp_path, env=env)])
