@@ -81,6 +81,7 @@ _ACCEPTED = _operation_link("/data")
 # (method, path, status) of an answer -> the links it gives.
 LINKS: dict[tuple[str, str, str], list[Link]] = {
     ("post", "/v1/personas", "201"): _persona_links("/data"),
+    ("post", "/v1/personas", "202"): _ACCEPTED,
     ("get", PERSONA, "200"): _persona_links("/data"),
     ("post", f"{PERSONA}/versions/promote", "200"): _persona_links("/data"),
     ("post", f"{PERSONA}/versions/promote", "202"): [
