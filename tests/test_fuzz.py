@@ -6,7 +6,7 @@ PYTEST_ARGS=tests/test_fuzz.py``. The checks hold every answer to the document (
 documented, each body, content type and header as documented), and every warning schemathesis
 gives fails the run as well: an operation no link reaches, one whose ids no step could supply
 (missing test data), one refusing most data its schema allows (the schema looser than validation),
-a regex it cannot use, ... (the one narrow exception, two operations acting on a state random data
+a regex it cannot use, ... (the one narrow exception, three operations acting on a state random data
 seldom finds, is explained in tests/schemathesis.toml). A notification worker runs, so webhooks get
 deliveries and the stateful phase reaches redelivery.
 Options: tests/schemathesis.toml; hooks (what no schema can say: the clock, unique keys, loopback
