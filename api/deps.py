@@ -68,14 +68,17 @@ async def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+# What greenlight/idempotency.py accepts once HTTP has stripped a header value's surrounding spaces.
+KEY_PATTERN = "^[^\\x00-\\x20\\x7f]([^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f])?$"
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         description="Same key, same request: one effect, the same answer. "
-        f"1 to {MAX_KEY_LENGTH} characters, no control characters (else 400 INVALID_IDEMPOTENCY_KEY).",
+        f"1 to {MAX_KEY_LENGTH} characters, no control characters (else 400 INVALID_IDEMPOTENCY_KEY); "
+        "spaces at either end are not part of a header's value.",
         # Documented, not enforced here: greenlight/idempotency.py refuses with its own 400.
-        json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[^\\x00-\\x1f\\x7f]+$"},
+        json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
     ),
 ]
 IfMatch = Annotated[

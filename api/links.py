@@ -2,7 +2,7 @@
 
 A client (or a stateful fuzzer) follows them from what creates a resource to what reads and
 changes it: a persona to its draft, versions, promotions, proposals and scheduled promotions; a
-webhook to its deliveries; every accepted change to its operation.
+webhook (created or listed) to its deliveries; every accepted change to its operation.
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def _persona_links(data: str) -> list[Link]:
         Link("proposals", ("get", f"{PERSONA}/proposals"), pid),
         Link("events", ("get", "/v1/events"), {"persona_id": f"$response.body#{data}/id"}),
         Link(
-            "retell_publish", ("post", "/publish-agent-version/{agent_id}"), {"agent_id": pid["persona_id"]}
+            "retell_publish",
+            ("post", "/publish-agent-version/{agent_id}"),
+            {"agent_id": pid["persona_id"]},
+            {"version": draft},
         ),
         Link(
             "draft_form",
@@ -66,8 +69,8 @@ def _operation_link(data: str) -> list[Link]:
     return [Link("operation", OPERATION, {"operation_id": f"$response.body#{data}/id"})]
 
 
-def _webhook_links() -> list[Link]:
-    wid = {"webhook_id": "$response.body#/data/id"}
+def _webhook_links(webhook: str = "/data") -> list[Link]:
+    wid = {"webhook_id": f"$response.body#{webhook}/id"}
     return [
         Link("read", ("get", WEBHOOK), wid),
         Link("update", ("patch", WEBHOOK), wid),
@@ -81,6 +84,7 @@ _ACCEPTED = _operation_link("/data")
 # (method, path, status) of an answer -> the links it gives.
 LINKS: dict[tuple[str, str, str], list[Link]] = {
     ("post", "/v1/personas", "201"): _persona_links("/data"),
+    ("post", "/v1/personas", "202"): _ACCEPTED,
     ("get", PERSONA, "200"): _persona_links("/data"),
     ("post", f"{PERSONA}/versions/promote", "200"): _persona_links("/data"),
     ("post", f"{PERSONA}/versions/promote", "202"): [
@@ -90,6 +94,21 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
             ("delete", f"{PERSONA}/scheduled-promotions/{{schedule_id}}"),
             {"persona_id": "$request.path.persona_id", "schedule_id": "$response.body#/data/id"},
         ),
+    ],
+    # Once promoted twice, the second version is the archived one (the first stays the draft).
+    ("get", f"{PERSONA}/versions", "200"): [
+        Link(
+            "unarchive",
+            ("post", f"{PERSONA}/versions/{{number}}/unarchive"),
+            {"persona_id": "$request.path.persona_id", "number": "$response.body#/data/1/version_number"},
+        )
+    ],
+    ("get", f"{PERSONA}/scheduled-promotions", "200"): [
+        Link(
+            "cancel_schedule",
+            ("delete", f"{PERSONA}/scheduled-promotions/{{schedule_id}}"),
+            {"persona_id": "$request.path.persona_id", "schedule_id": "$response.body#/data/0/id"},
+        )
     ],
     ("patch", f"{PERSONA}/draft", "202"): _ACCEPTED,
     ("patch", f"{PERSONA}/draft", "200"): _ACCEPTED,
@@ -108,6 +127,8 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
         ),
     ],
     ("post", "/v1/webhooks", "201"): _webhook_links(),
+    # The oldest endpoint in the list has seen the most events: its deliveries lead to a redelivery.
+    ("get", "/v1/webhooks", "200"): _webhook_links("/data/0"),
     ("get", f"{WEBHOOK}/deliveries", "200"): [
         Link(
             "redeliver",

@@ -543,7 +543,11 @@ def draft_error_responses(*statuses: int) -> ResponseDocs:
 
 # A 202 outside /v1: the operation itself, not wrapped in the envelope.
 ACCEPTED_PLAIN: ResponseDocs = {
-    202: {"model": OperationObject, "description": "Accepted (`Prefer: respond-async`): the queued operation"}
+    202: {
+        "model": OperationObject,
+        "description": "Accepted (`Prefer: respond-async`): the operation (already finished when it "
+        "made a new draft)",
+    }
 }
 
 WebhookEnvelope = envelope_of(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from api.inputs import IsoDatetime, RequestBody, to_utc
 
@@ -93,10 +93,18 @@ class PublishRequest(PromotionOptions):
     """Publish a draft version in place."""
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON has one kind of number: 2.0 is the integer 2, as JSON Schema's ``integer`` says (true
+    and "2" are still refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RetellPublishRequest(RequestBody):
     """Retell's PublishAgentVersionRequest."""
 
-    version: Annotated[StrictInt, Field(ge=0, le=MAX_VERSION_NUMBER)]
+    version: Annotated[int, Field(strict=True, ge=0, le=MAX_VERSION_NUMBER), BeforeValidator(_whole_number)]
     version_description: Annotated[str, Field(max_length=2000)] | None = None
 
 

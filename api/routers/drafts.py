@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
-from api.outcomes import envelope, outcome, respond
+from api.outcomes import accepted, envelope, outcome, respond
 from api.responses import (
     ACCEPTED_PLAIN,
     READ_ERRORS,
@@ -87,8 +87,8 @@ async def patch_persona_draft(
         ack = await _ack(body, principal)
         return await respond(request, principal, ack, wait, _draft_answer, waiter)
     op, inline = await _patch(body, principal, idempotency_key)
-    if inline:  # a new draft is made within its request: its outcome, whatever `Prefer` asks
-        return outcome(op, _draft_answer)
+    if inline:  # made within the request: its outcome, or the 202 when asked not to wait
+        return accepted(request, op) if wait <= 0 else outcome(op, _draft_answer)
     return await respond(request, principal, op, wait, _draft_answer, waiter)
 
 

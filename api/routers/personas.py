@@ -18,7 +18,7 @@ from api.deps import (
     in_transaction,
     wait_seconds,
 )
-from api.outcomes import envelope, respond
+from api.outcomes import accepted, envelope, respond
 from api.responses import (
     ACCEPTED,
     ACCEPTED_OR_SCHEDULED,
@@ -63,15 +63,23 @@ def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict
     "",
     status_code=201,
     summary="Create a persona with its first draft",
+    description="Created within the request: 201 with the persona. `Prefer: respond-async` answers "
+    "202 with the (finished) operation instead, like every other change.",
     response_model=PersonaEnvelope,
-    responses=error_responses(400, 401, 422, 500),
+    responses=ACCEPTED | error_responses(400, 401, 422, 500),
 )
 async def create_persona(
-    body: PersonaCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+    request: Request,
+    body: PersonaCreate,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    prefer: PreferHeader = None,
 ) -> Response:
     payload = CreatePersona.model_validate(body.model_dump(exclude_unset=True))
     submission = PERSONA_CREATE.submission(payload, idempotency_key=idempotency_key)
     op = await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission)
+    if wait_seconds(prefer, get_settings().default_wait_seconds) <= 0:
+        return accepted(request, op)  # asked not to wait: the 202 with the operation, as everywhere
     return envelope(_persona_data(op.result or {}), status_code=201)
 
 

@@ -19,6 +19,9 @@ from tests.support.http import new_key
 from tests.support.processes import Process
 from tests.support.tenants import api_routes, error_of, footprint, settle, user_id_of
 
+# How a creation is asked for its outcome (the world asks every change not to wait).
+WAIT = {"Prefer": "wait=30"}
+
 
 @dataclass(frozen=True)
 class World:
@@ -229,7 +232,8 @@ def test_text_the_database_cannot_store_and_unbounded_nesting(world: World) -> N
     refused(world, cases)
     # Just under the limit is fine, and comes back as it was sent.
     deep = {"rules": _nested(MAX_DEPTH - 3, "leaf")}
-    created = send(world, "POST", create, json={"name": "Deep", "pathway_conditions": deep})
+    # Waited for: a creation answers 201 with the persona (asked not to wait, the 202).
+    created = send(world, "POST", create, json={"name": "Deep", "pathway_conditions": deep}, headers=WAIT)
     assert created.status_code == 201, created.text
     assert created.json()["data"]["current_draft_version"]["pathway_conditions"] == deep
 
@@ -331,7 +335,7 @@ def test_unicode_and_sql_looking_text_round_trip_byte_exact(world: World) -> Non
         "kb_ids": ODD_TEXT,
         "version_description": ODD_TEXT[6],
     }
-    created = send(world, "POST", "/v1/personas", json=body)
+    created = send(world, "POST", "/v1/personas", json=body, headers=WAIT)
     assert created.status_code == 201, created.text
     pid = created.json()["data"]["id"]
     fields = (
@@ -374,7 +378,7 @@ def test_unicode_and_sql_looking_text_round_trip_byte_exact(world: World) -> Non
         "departments": ODD_TEXT[:4],
         "voices": [ODD_TEXT[2]],
     }
-    draft = send(world, "POST", "/persona/draft", json=composable)
+    draft = send(world, "POST", "/persona/draft", json=composable, headers=WAIT)
     assert draft.status_code == 200, draft.text
     read = send(world, "GET", f"/persona/draft/{draft.json()['draft_id']}")
     form = read.json()["form_state"]
@@ -440,5 +444,7 @@ def test_invalid_idempotency_keys_are_400_on_every_mutating_endpoint(world: Worl
                 kwargs["json"] = body
             cases.append((method, url, kwargs, 400, "INVALID_IDEMPOTENCY_KEY"))
     refused(world, cases)
-    longest = send(world, "POST", "/v1/personas", json={"name": "x"}, headers={"Idempotency-Key": "k" * 255})
+    longest = send(
+        world, "POST", "/v1/personas", json={"name": "x"}, headers={**WAIT, "Idempotency-Key": "k" * 255}
+    )
     assert longest.status_code == 201, longest.text

@@ -70,7 +70,7 @@ def test_over_the_limit_by_content_length_or_chunked_is_413(
     settle(user_id)
     assert footprint(user_id) == before
     # At the limit exactly, the body is read and the request served.
-    at_limit = client.post("/v1/personas", content=_padded(LIMIT), headers=headers)
+    at_limit = client.post("/v1/personas", content=_padded(LIMIT), headers={**headers, "Prefer": "wait=30"})
     assert at_limit.status_code == 201, at_limit.text
 
 

@@ -85,14 +85,12 @@ def _replayed(
     prefer: str,
     json: Any = None,
     waited: int = 200,
-    inline: bool = False,
 ) -> Answer:
     """A burst of one request, then the same once more after the outcome: identical answers, and one
-    operation under the key (named by the 202 when asynchronous; an ``inline`` one, applied within
-    its request, is answered with its outcome whatever ``Prefer`` asks)."""
+    operation under the key (named by the 202 when asynchronous)."""
     key = f"k-{uuid.uuid4().hex}"
     answers = caller.send(method, path, prefer, json, key)
-    asynchronous = prefer == ASYNC and not inline
+    asynchronous = prefer == ASYNC
     first = assert_identical(answers, 202 if asynchronous else waited)
     with unit_of_work() as session:
         [op] = session.scalars(
@@ -168,20 +166,24 @@ def test_draft_edit(caller: Caller, prefer: str) -> None:
 
 @pytest.mark.parametrize("prefer", PREFERS)
 def test_persona_create(caller: Caller, prefer: str) -> None:
-    """Made within its request: 201 with the persona, whatever `Prefer` asks."""
+    """Made within its request: 201 with the persona, or, asked not to wait, 202 with the (finished)
+    operation like every other change."""
     body = {"name": "Once", "personality_prompt": "p"}
-    _replayed(caller, "POST", "/v1/personas", prefer, body, 201, inline=True)
+    first = _replayed(caller, "POST", "/v1/personas", prefer, body, 201)
     assert _personas(caller.user_id) == 1
+    if prefer == ASYNC:
+        assert first.body["data"]["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("prefer", PREFERS)
 def test_seed_002_create(caller: Caller, prefer: str) -> None:
-    """Made within its request: 200 with the new draft, whatever `Prefer` asks."""
+    """Made within its request: 200 with the new draft, or, asked not to wait, 202 with the
+    (finished) operation like every other change."""
     body = {"name": "Fresh", "instructions": f"new text {uuid.uuid4()}"}
-    first = assert_identical(caller.send("POST", "/persona/draft", prefer, body, "k-create"), 200)
-    late = caller.send("POST", "/persona/draft", prefer, body, "k-create", count=1)
-    assert_identical([first, *late], 200)
+    first = _replayed(caller, "POST", "/persona/draft", prefer, body)
     assert _personas(caller.user_id) == 1 and _resources(caller.user_id, "instructions") == 1
+    if prefer == ASYNC:
+        assert first.body["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("prefer", PREFERS)

@@ -127,3 +127,29 @@ def test_links_from_a_persona_reach_it(client: httpx.Client, auth: dict[str, str
         assert answer.status_code == 200, (name, answer.status_code, answer.text)
         followed += 1
     assert followed >= 8
+
+
+def test_respond_async_is_a_202_on_the_endpoints_that_apply_inline(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
+    """`Prefer: respond-async` means 202 with the operation everywhere, also where the change is made
+    within the request (it is already finished); the document says so, and a replay answers alike."""
+    document = _document(client)
+    for path in ("/v1/personas", "/persona/draft"):
+        assert "202" in document["paths"][path]["post"]["responses"], path
+    asynchronous = {**auth, "Prefer": "respond-async"}
+    for path, body, data in (
+        ("/v1/personas", {"name": "Async"}, lambda b: b["data"]),
+        ("/persona/draft", {"name": "Async draft"}, lambda b: b),
+    ):
+        headers = {**asynchronous, "Idempotency-Key": f"async-{path}"}
+        first = client.post(path, json=body, headers=headers)
+        assert first.status_code == 202, first.text
+        operation = data(first.json())
+        assert operation["status"] == "succeeded" and first.headers["location"].endswith(operation["id"])
+        polled = client.get(first.headers["location"], headers=auth).json()["data"]
+        assert polled["id"] == operation["id"] and polled["status"] == "succeeded"
+        replay = client.post(path, json=body, headers=headers)
+        assert (replay.status_code, data(replay.json())["id"]) == (202, operation["id"])
+        waited = client.post(path, json=body, headers={**auth, "Idempotency-Key": f"wait-{path}"})
+        assert waited.status_code in (200, 201), waited.text

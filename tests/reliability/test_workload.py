@@ -42,7 +42,9 @@ class Workload:
 
     def create_personas(self) -> None:
         for i in range(PERSONAS):
-            response = self.http.post("/persona/draft", json={"name": f"persona {i}", "examples": ["hello"]})
+            body = {"name": f"persona {i}", "examples": ["hello"]}
+            # Waited for (the client asks every change not to wait): the new draft, not its operation.
+            response = self.http.post("/persona/draft", json=body, headers={"Prefer": "wait=30"})
             assert response.status_code == 200, response.text
             form = response.json()["form_state"]
             self.personas.append({"id": form["persona_id"], "draft_id": form["draft_id"]})
