@@ -7,7 +7,7 @@ status documented, each body, content type and header as documented), and every 
 document fails the run as well: an operation no link reaches, one refusing most data its schema
 allows (the schema looser than validation), a regex it cannot use, ... (the exceptions are explained
 in tests/e2e/schemathesis.toml: whether this seed's random walk reached every state is shown, not
-failed on, and three operations acting on a state random data seldom finds). A notification worker
+failed on, and four operations acting on a state random data seldom finds). A notification worker
 runs, so webhooks get deliveries and the stateful phase reaches redelivery.
 Options: tests/e2e/schemathesis.toml; hooks (what no schema can say: the clock, unique keys, loopback
 URLs, a persona's history): tests/e2e/fuzz_hooks.py.
