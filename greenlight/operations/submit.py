@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -129,6 +130,10 @@ def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Oper
 Recorded = tuple[Operation, bool] | DomainError
 
 
+# A request ready to record: its place in the group, caller, submission, key and fingerprint.
+_Prepared = tuple[int, str, Submission, str | None, str]
+
+
 def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) -> list[Recorded]:
     """Record several requests in one transaction (group commit), each as `record` would.
 
@@ -136,26 +141,12 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     concurrent requests. Sequence numbers follow the order of `requests`.
     """
     results: list[Recorded | None] = [None] * len(requests)
-    prepared: list[tuple[int, str, Submission, str | None, str]] = []
-    for index, (user_id, submission) in enumerate(requests):
-        try:
-            key = validate_key(submission.idempotency_key)
-        except DomainError as exc:
-            results[index] = exc
-            continue
-        identity = submission.identity if submission.identity is not None else submission.payload
-        prepared.append(
-            (index, user_id, submission, key, fingerprint(submission.kind, submission.persona_id, identity))
-        )
-    keys = {key for _, _, _, key, _ in prepared if key is not None}
-    earlier: dict[tuple[str, str], Operation] = {}
-    if keys:
-        for op in session.scalars(select(Operation).where(Operation.idempotency_key.in_(keys))):
-            earlier[(op.user_id, op.idempotency_key or "")] = op
-    persona_ids = {s.persona_id for _, _, s, _, _ in prepared if s.persona_id is not None}
+    prepared = _prepare(requests, results)
+    earlier = _earlier_operations(session, {key for _, _, _, key, _ in prepared if key is not None})
     owner_checked_by_write = _write_checks_owner(session, requests)
     # The write itself refuses a persona the caller may not change when it can (`_record_owned`);
     # else the personas' owner columns, read here, are checked against each request.
+    persona_ids = {s.persona_id for _, _, s, _, _ in prepared if s.persona_id is not None}
     owner_rows = {} if owner_checked_by_write else _owner_rows(session, persona_ids)
     now = utcnow()
     created: list[tuple[int, Operation]] = []
@@ -167,37 +158,16 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             results[index] = (prior, False) if refusal is None else refusal
             continue
         try:
-            if submission.persona_id is not None:
-                # Someone else's persona is refused exactly like a missing one.
-                row = owner_rows.get(submission.persona_id)
-                if not owner_checked_by_write and (row is None or not visible_to(row, user_id)):
-                    raise NotFound("Persona not found", {"persona_id": submission.persona_id})
-                if submission.check is not None:
-                    persona = session.get(Persona, submission.persona_id)
-                    assert persona is not None
-                    submission.check(session, persona)
+            if not owner_checked_by_write:
+                _check_owner(owner_rows, user_id, submission)
+            if submission.check is not None and submission.persona_id is not None:
+                persona = session.get(Persona, submission.persona_id)
+                assert persona is not None
+                submission.check(session, persona)
         except DomainError as exc:
             results[index] = exc
             continue
-        # Written with Core below; this object is what the caller answers with.
-        op = Operation(
-            id=new_id(),
-            user_id=user_id,
-            persona_id=submission.persona_id or new_id(),
-            seq=0,
-            kind=submission.kind,
-            payload=submission.payload,
-            request_hash=request_hash,
-            idempotency_key=key,
-            status=OperationStatus.QUEUED.value,
-            result=None,
-            error=None,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-            started_at=None,
-            finished_at=None,
-        )
+        op = _new_operation(user_id, submission, key, request_hash, now)
         created.append((index, op))
         results[index] = (op, True)
         if key is not None:
@@ -210,6 +180,63 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             if op.id not in written:  # its write found no persona of the caller's: nothing written
                 results[index] = NotFound("Persona not found", {"persona_id": op.persona_id})
     return [result for result in results if result is not None]
+
+
+def _prepare(requests: Sequence[tuple[str, Submission]], results: list[Recorded | None]) -> list[_Prepared]:
+    """Each request with its valid key and fingerprint; an invalid key refuses its request."""
+    prepared: list[_Prepared] = []
+    for index, (user_id, submission) in enumerate(requests):
+        try:
+            key = validate_key(submission.idempotency_key)
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        identity = submission.identity if submission.identity is not None else submission.payload
+        request_hash = fingerprint(submission.kind, submission.persona_id, identity)
+        prepared.append((index, user_id, submission, key, request_hash))
+    return prepared
+
+
+def _earlier_operations(session: Session, keys: set[str]) -> dict[tuple[str, str], Operation]:
+    """The operations already recorded under these keys, by (caller, key)."""
+    if not keys:
+        return {}
+    query = select(Operation).where(Operation.idempotency_key.in_(keys))
+    return {(op.user_id, op.idempotency_key or ""): op for op in session.scalars(query)}
+
+
+def _check_owner(owner_rows: dict[str, Any], user_id: str, submission: Submission) -> None:
+    """Someone else's (or a deleted) persona is refused exactly like a missing one."""
+    if submission.persona_id is None:
+        return
+    row = owner_rows.get(submission.persona_id)
+    if row is None or not visible_to(row, user_id):
+        raise NotFound("Persona not found", {"persona_id": submission.persona_id})
+
+
+def _new_operation(
+    user_id: str, submission: Submission, key: str | None, request_hash: str, now: datetime
+) -> Operation:
+    """The operation a request makes, written with Core later; the object is what the caller is
+    answered with."""
+    return Operation(
+        id=new_id(),
+        user_id=user_id,
+        persona_id=submission.persona_id or new_id(),
+        seq=0,
+        kind=submission.kind,
+        payload=submission.payload,
+        request_hash=request_hash,
+        idempotency_key=key,
+        status=OperationStatus.QUEUED.value,
+        result=None,
+        error=None,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        started_at=None,
+        finished_at=None,
+    )
 
 
 def _owner_rows(session: Session, persona_ids: set[str]) -> dict[str, Any]:

@@ -50,16 +50,10 @@ _LINKS = table_of(VersionResource)
 _VERSION_COLUMNS = tuple(column.key for column in _VERSIONS.columns)
 
 
-def promote_drafts(
-    session: Session, persona: Persona, requests: Sequence[PromotionRequest], writes: Writes | None = None
-) -> list[dict[str, Any]]:
-    """Promote the current draft once per request, in order; for each, the persona object as it
-    stood right after that promotion. The persona row is locked by the caller, and its changes are
-    left on the object for the caller's unit of work to write (the engine writes them with its
-    revision bump). The new rows are added to `writes`, for the caller to send with its own (the
-    engine's: in one round trip); without it, they are written here. A refusal raises a
-    DomainError before anything is written."""
-    if persona.current_draft_version_id:  # with the draft's connections, which the new versions copy
+def _draft_and_production(session: Session, persona: Persona) -> tuple[PersonaVersion, PersonaVersion | None]:
+    """The draft to promote (NoDraftVersion without one) and the production it replaces, loaded
+    with the draft's connections, which the new versions copy."""
+    if persona.current_draft_version_id:
         production_id = persona.current_production_version_id
         load_versions(
             session, [production_id] if production_id else [], slots_of=persona.current_draft_version_id
@@ -76,6 +70,19 @@ def promote_drafts(
         if persona.current_production_version_id
         else None
     )
+    return draft, production
+
+
+def promote_drafts(
+    session: Session, persona: Persona, requests: Sequence[PromotionRequest], writes: Writes | None = None
+) -> list[dict[str, Any]]:
+    """Promote the current draft once per request, in order; for each, the persona object as it
+    stood right after that promotion. The persona row is locked by the caller, and its changes are
+    left on the object for the caller's unit of work to write (the engine writes them with its
+    revision bump). The new rows are added to `writes`, for the caller to send with its own (the
+    engine's: in one round trip); without it, they are written here. A refusal raises a
+    DomainError before anything is written."""
+    draft, production = _draft_and_production(session, persona)
     content = content_of(draft)
     archived_at = None  # when the production version found here was archived (by the run's first)
     previous = production
