@@ -299,7 +299,7 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
     ),
 }
 
-_ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
+ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...]]] = {
     400: ("Malformed request", ("invalid_json", "invalid_idempotency_key")),
     401: ("Missing, invalid or revoked API key", ("unauthorized",)),
     404: ("Not found, or not yours (the two are not told apart)", ("not_found",)),
@@ -325,12 +325,12 @@ RETRY_AFTER_HEADER = {
 }
 
 
-def _with_throttle(statuses: tuple[int, ...]) -> tuple[int, ...]:
+def with_throttle(statuses: tuple[int, ...]) -> tuple[int, ...]:
     """A route that checks a key (documents 401) can also refuse to check it (429, auth back-off)."""
     return (*statuses, 429) if 401 in statuses and 429 not in statuses else statuses
 
 
-def _headers_for(status: int) -> dict[str, Any]:
+def headers_for(status: int) -> dict[str, Any]:
     return {"headers": RETRY_AFTER_HEADER} if status == 429 else {}
 
 
@@ -338,8 +338,8 @@ def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = N
     """`responses=` entries for these statuses (with a 401, a 429 too): the envelope model and named
     examples; ``extra`` adds route-specific examples (status -> names in NAMED_EXAMPLES)."""
     docs: ResponseDocs = {}
-    for status in _with_throttle(statuses):
-        description, names = _ERRORS[status]
+    for status in with_throttle(statuses):
+        description, names = ERROR_STATUSES[status]
         names = (*(extra or {}).get(status, ()), *names)
         docs[status] = {
             "model": ErrorEnvelope,
@@ -347,7 +347,7 @@ def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = N
             "content": {
                 "application/json": {"examples": {name: {"value": NAMED_EXAMPLES[name]} for name in names}}
             },
-            **_headers_for(status),
+            **headers_for(status),
         }
     return docs
 
@@ -463,92 +463,6 @@ ProposalListEnvelope = envelope_of(
     "`[{idempotency_key, status, fields, changes, decided_by, decided_at, reason, expires_at, ...}]`.",
 )
 
-
-class RetellError(BaseModel):
-    """Retell's error body (seed 004)."""
-
-    status: Literal["error"]
-    message: str
-
-
-class RetellPublished(BaseModel):
-    """The published version, with the agent's id."""
-
-    model_config = ConfigDict(extra="allow")
-
-    agent_id: str
-    version_number: int
-    version_type: str
-
-
-RETELL_MESSAGES = {
-    400: "Invalid request format, please check API reference.",
-    401: "API key is missing or invalid.",
-    404: "The requested resource was not found.",
-    409: "Production moved since you read it; nothing was changed",
-    422: "Version 3 is archived, only a draft can be published (unarchive it first)",
-    429: "Too many failed authentication attempts from your address. Try again in 42 seconds.",
-    500: "An unexpected server error occurred.",
-}
-
-
-def retell_error_responses(*statuses: int) -> ResponseDocs:
-    return {
-        status: {
-            "model": RetellError,
-            "description": _ERRORS[status][0],
-            "content": {
-                "application/json": {"example": {"status": "error", "message": RETELL_MESSAGES[status]}}
-            },
-            **_headers_for(status),
-        }
-        for status in _with_throttle(statuses)
-    }
-
-
-class DraftError(BaseModel):
-    """Errors of the draft API keep its `success` and `message`."""
-
-    success: Literal[False]
-    message: str
-    error: str
-    details: dict[str, Any]
-
-
-class PatchPersonaDraftApiResponse(BaseModel):
-    success: bool
-    draft_id: str
-    idempotency_key: str = Field(description="The draft entry's id: ack a soft proposal with it")
-    message: str
-    form_state: dict[str, Any] = Field(description="Complete form state after the patch")
-
-
-class DraftFormStateResponse(BaseModel):
-    success: bool
-    draft_id: str
-    form_state: dict[str, Any]
-
-
-class FlagCatalogueResponse(BaseModel):
-    success: bool
-    flags: list[dict[str, str]]
-
-
-def draft_error_responses(*statuses: int) -> ResponseDocs:
-    return {
-        status: {"model": DraftError, "description": _ERRORS[status][0], **_headers_for(status)}
-        for status in _with_throttle(statuses)
-    }
-
-
-# A 202 outside /v1: the operation itself, not wrapped in the envelope.
-ACCEPTED_PLAIN: ResponseDocs = {
-    202: {
-        "model": OperationObject,
-        "description": "Accepted (`Prefer: respond-async`): the operation (already finished when it "
-        "made a new draft)",
-    }
-}
 
 WebhookEnvelope = envelope_of(
     "Webhook",

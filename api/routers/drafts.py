@@ -11,16 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
 from api.outcomes import accepted, envelope, outcome, respond
-from api.responses import (
+from api.responses import READ_ERRORS, ProposalListEnvelope
+from api.schemas_drafts import PatchPersonaDraftApiRequest
+from api.seed_responses import (
     ACCEPTED_PLAIN,
-    READ_ERRORS,
     DraftFormStateResponse,
     FlagCatalogueResponse,
     PatchPersonaDraftApiResponse,
-    ProposalListEnvelope,
     draft_error_responses,
 )
-from api.schemas_drafts import PatchPersonaDraftApiRequest
 from api.submitting import submit_ack
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts

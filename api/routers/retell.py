@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, PreferHeader, Waiter, wait_seconds
 from api.outcomes import respond
-from api.responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
 from api.schemas import RetellPublishRequest, promotion_payload
+from api.seed_responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
 from api.submitting import submit_for_persona
 from greenlight.kinds.version_publish import VERSION_PUBLISH, PublishVersion
 from greenlight.settings import get_settings
