@@ -6,9 +6,11 @@ a private Redis server that no worker listens to, or against a Redis port nobody
 
 from __future__ import annotations
 
+import collections
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -19,9 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.embedded import EmbeddedRedis, free_port
 from greenlight.operations.submit import Submission, submit
 from greenlight.queues import Queue
+from greenlight.readiness import CheckFailed
 from tests.support.http import create_persona, wait_operation
-from tests.support.processes import start_api, start_worker, wait_until
+from tests.support.processes import Process, start_api, start_worker, wait_until
 from workers.dispatch import CeleryDispatcher
+from workers.health import ping_workers
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -88,6 +92,27 @@ def test_readyz_follows_a_worker_stopping_and_starting(private_api: str, private
         worker.stop()
     wait_until(lambda: readyz(private_api)[0] == 503, timeout=20, interval=0.2)
     assert readyz(private_api)[1]["failed"] == ["workers"]
+
+
+def test_the_worker_check_finds_a_worker_on_every_probe_while_several_answer(
+    own_workers: list[Process],
+) -> None:
+    """Every worker answers each ping; the answers after the first must not spoil a later probe.
+
+    Probed as /readyz probes: one after the other, on the readiness module's threads.
+    """
+    own_workers.extend(start_worker(concurrency=1) for _ in range(3))
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        outcomes = collections.Counter(_probe_outcome(threads) for _ in range(1500))
+    assert outcomes == {"answered": 1500}
+
+
+def _probe_outcome(threads: ThreadPoolExecutor) -> str:
+    try:
+        threads.submit(ping_workers, 1.0).result()
+    except CheckFailed:
+        return "no worker"
+    return "answered"
 
 
 def test_readyz_reports_an_unreachable_redis(services: dict[str, str]) -> None:
