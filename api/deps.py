@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Security
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from api.waiter import OperationWaiter
+from greenlight.access import Permission
 from greenlight.auth_throttle import auth_throttle
 from greenlight.db import unit_of_work
 from greenlight.idempotency import MAX_KEY_LENGTH
@@ -39,13 +40,22 @@ def client_address(request: Request) -> str | None:
     return scope_client(request.scope)
 
 
-def known_principal(authorization: str | None, address: str | None) -> Principal | None:
+def remembered_principal(authorization: str | None, address: str | None) -> Principal | None:
     """The principal of a key this process checked since the last revocation (no database, Redis or
     thread hop), unless this process has refused the caller's address for too many failures."""
     principal = principal_cache().known(authorization)
     if principal is None or auth_throttle().refuses_address(address):
         return None
     return principal
+
+
+def known_principal(
+    authorization: str | None, address: str | None, permission: Permission
+) -> Principal | None:
+    """A remembered principal that has ``permission``: for the answers given ahead of routing, which
+    leave every other case (a refusal included) to the route."""
+    principal = remembered_principal(authorization, address)
+    return principal if principal is not None and principal.may(permission) else None
 
 
 def _authenticate(authorization: str | None, address: str | None) -> Principal:
@@ -61,13 +71,30 @@ async def current_principal(
     request: Request, authorization: str | None = Security(api_key_header)
 ) -> Principal:
     address = client_address(request)
-    principal = known_principal(authorization, address)
+    principal = remembered_principal(authorization, address)
     if principal is None:
         principal = await run_in_threadpool(_authenticate, authorization, address)
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+def requires(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """The caller, once their role allows ``permission`` (else 403 ``FORBIDDEN``, nothing changed)."""
+
+    async def permitted(principal: Principal = Depends(current_principal)) -> Principal:
+        principal.require(permission)
+        return principal
+
+    permitted.__name__ = f"requires_{permission}"
+    return permitted
+
+
+# What each route needs, named for the role that first has it (greenlight/access.py).
+Reader = Annotated[Principal, Depends(requires(Permission.READ))]
+Proposer = Annotated[Principal, Depends(requires(Permission.PROPOSE))]
+Editor = Annotated[Principal, Depends(requires(Permission.EDIT))]
+Reviewer = Annotated[Principal, Depends(requires(Permission.REVIEW))]
+Publisher = Annotated[Principal, Depends(requires(Permission.PUBLISH))]
+Admin = Annotated[Principal, Depends(requires(Permission.ADMINISTER))]
 # What greenlight/idempotency.py accepts once HTTP has stripped a header value's surrounding spaces.
 KEY_PATTERN = "^[^\\x00-\\x20\\x7f]([^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f])?$"
 IdempotencyKey = Annotated[

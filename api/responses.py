@@ -262,6 +262,11 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
         "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 characters", {"length": 256}
     ),
     "unauthorized": error_example("UNAUTHORIZED", "API key is missing or invalid."),
+    "forbidden": error_example(
+        "FORBIDDEN",
+        "Your role (viewer) does not allow this: it needs the 'publish' permission.",
+        {"permission": "publish", "role": "viewer"},
+    ),
     "not_found": error_example("NOT_FOUND", "Persona not found", {"persona_id": PERSONA_ID}),
     "conflict": error_example("CONFLICT", "The persona changed; read it and try again"),
     "validation_error": error_example(
@@ -302,6 +307,7 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
 ERROR_STATUSES: dict[int, tuple[str, tuple[str, ...]]] = {
     400: ("Malformed request", ("invalid_json", "invalid_idempotency_key")),
     401: ("Missing, invalid or revoked API key", ("unauthorized",)),
+    403: ("The key's role does not allow this; `details.permission` names what it needs", ("forbidden",)),
     404: ("Not found, or not yours (the two are not told apart)", ("not_found",)),
     409: ("The persona's state does not allow this change now", ("conflict",)),
     422: (
@@ -325,9 +331,12 @@ RETRY_AFTER_HEADER = {
 }
 
 
-def with_throttle(statuses: tuple[int, ...]) -> tuple[int, ...]:
-    """A route that checks a key (documents 401) can also refuse to check it (429, auth back-off)."""
-    return (*statuses, 429) if 401 in statuses and 429 not in statuses else statuses
+def with_key_refusals(statuses: tuple[int, ...]) -> tuple[int, ...]:
+    """A route that checks a key (documents 401) can also refuse what the key's role does not allow
+    (403) and refuse to check it at all (429, auth back-off)."""
+    if 401 not in statuses:
+        return statuses
+    return (*statuses, *(status for status in (403, 429) if status not in statuses))
 
 
 def headers_for(status: int) -> dict[str, Any]:
@@ -338,7 +347,7 @@ def error_responses(*statuses: int, extra: dict[int, tuple[str, ...]] | None = N
     """`responses=` entries for these statuses (with a 401, a 429 too): the envelope model and named
     examples; ``extra`` adds route-specific examples (status -> names in NAMED_EXAMPLES)."""
     docs: ResponseDocs = {}
-    for status in with_throttle(statuses):
+    for status in with_key_refusals(statuses):
         description, names = ERROR_STATUSES[status]
         names = (*(extra or {}).get(status, ()), *names)
         docs[status] = {

@@ -14,7 +14,7 @@ from api.responses import (
     OperationObject,
     ResponseDocs,
     headers_for,
-    with_throttle,
+    with_key_refusals,
 )
 
 
@@ -38,6 +38,7 @@ class RetellPublished(BaseModel):
 RETELL_MESSAGES = {
     400: "Invalid request format, please check API reference.",
     401: "API key is missing or invalid.",
+    403: "Your role (viewer) does not allow this: it needs the 'publish' permission.",
     404: "The requested resource was not found.",
     409: "Production moved since you read it; nothing was changed",
     422: "Version 3 is archived, only a draft can be published (unarchive it first)",
@@ -56,7 +57,7 @@ def retell_error_responses(*statuses: int) -> ResponseDocs:
             },
             **headers_for(status),
         }
-        for status in with_throttle(statuses)
+        for status in with_key_refusals(statuses)
     }
 
 
@@ -91,7 +92,7 @@ class FlagCatalogueResponse(BaseModel):
 def draft_error_responses(*statuses: int) -> ResponseDocs:
     return {
         status: {"model": DraftError, "description": ERROR_STATUSES[status][0], **headers_for(status)}
-        for status in with_throttle(statuses)
+        for status in with_key_refusals(statuses)
     }
 
 

@@ -13,6 +13,7 @@ from cli.output import table, timestamp
 from cli.processes import ENGINE_QUEUES
 from cli.webhooks import webhooks
 from greenlight import keys as keys_service
+from greenlight.access import Role
 from greenlight.db import unit_of_work
 
 
@@ -44,10 +45,16 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--user", "user_name", required=True, help="User the key belongs to (created if new).")
-def keys_create(user_name: str) -> None:
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=None,
+    help="A narrower role for this key than its user's (e.g. proposer for an agent's key).",
+)
+def keys_create(user_name: str, role: str | None) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
     with unit_of_work() as session:
-        key, raw = keys_service.create_key(session, user_name)
+        key, raw = keys_service.create_key(session, user_name, Role(role) if role else None)
         key_id = key.id
     click.echo(raw)
     click.echo(f"key id {key_id} for user {user_name}", err=True)

@@ -21,6 +21,7 @@ import redis
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from greenlight.access import Permission, Role, allowed, require
 from greenlight.clock import utcnow
 from greenlight.errors import NotFound, Unauthorized
 from greenlight.models import ApiKey, User
@@ -38,11 +39,30 @@ PREFIX_LENGTH = 10
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the user a valid key belongs to."""
+    """Who is calling: the member a valid key belongs to, in their workspace, with their role."""
 
     user_id: str
     user_name: str
     key_id: str
+    workspace_id: str
+    role: Role  # the member's
+    key_role: Role | None = None  # the key's own, narrower role, if it was given one
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return allowed(self.role, self.key_role)
+
+    @property
+    def acting_role(self) -> Role:
+        """The role the caller acts with (the key's, when it has its own)."""
+        return self.key_role or self.role
+
+    def require(self, permission: Permission) -> None:
+        """403 ``FORBIDDEN`` unless the caller's role and key allow ``permission``."""
+        require(self.permissions, self.acting_role, permission)
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.permissions
 
 
 def hash_key(raw: str) -> str:
@@ -57,11 +77,13 @@ def get_or_create_user(session: Session, name: str) -> User:
     return user
 
 
-def create_key(session: Session, user_name: str) -> tuple[ApiKey, str]:
-    """Create a key for the user (creating the user if new); the plaintext is returned only here."""
+def create_key(session: Session, user_name: str, role: Role | None = None) -> tuple[ApiKey, str]:
+    """Create a key for the user (creating the user if new); the plaintext is returned only here.
+
+    ``role`` narrows what the key may do below its member's role (an agent's key that only proposes)."""
     user = get_or_create_user(session, user_name)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw))
+    key = ApiKey(user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw), role=role)
     session.add(key)
     session.flush()
     return key, raw
@@ -123,7 +145,19 @@ def authenticate(session: Session, header: str | None) -> Principal:
     if row is None or not hmac.compare_digest(row[0].key_hash, digest) or row[0].revoked_at is not None:
         raise Unauthorized("API key is missing or invalid.")
     key, user = row
-    return Principal(user_id=user.id, user_name=user.name, key_id=key.id)
+    return _principal(key, user)
+
+
+def _principal(key: ApiKey, user: User) -> Principal:
+    # Until workspaces: each user is the admin of a workspace of one, with the user's id.
+    return Principal(
+        user_id=user.id,
+        user_name=user.name,
+        key_id=key.id,
+        workspace_id=user.id,
+        role=Role.ADMIN,
+        key_role=Role(key.role) if key.role else None,
+    )
 
 
 def principal_of_key(session: Session, key_id: str) -> Principal:
@@ -135,7 +169,7 @@ def principal_of_key(session: Session, key_id: str) -> Principal:
     if row is None or row[0].revoked_at is not None:
         raise Unauthorized("API key is missing or invalid.")
     key, user = row
-    return Principal(user_id=user.id, user_name=user.name, key_id=key.id)
+    return _principal(key, user)
 
 
 class PrincipalCache:

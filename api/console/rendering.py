@@ -87,7 +87,15 @@ def page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     user = getattr(request.state, "console_user", None)
-    full = {"user": user, "csrf_token": user.csrf if user else "", "flashes": [], **(context or {})}
+    # What the signed-in member may do: the pages show only the buttons their role can use.
+    may = {str(permission) for permission in user.principal.permissions} if user else set()
+    full = {
+        "user": user,
+        "csrf_token": user.csrf if user else "",
+        "flashes": [],
+        "may": may,
+        **(context or {}),
+    }
     return templates.TemplateResponse(
         request, name, full, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
     )

@@ -36,10 +36,11 @@ from api.console.sessions import (
     take_flashes,
     tokens_match,
 )
-from api.deps import client_address, in_transaction, known_principal
+from api.deps import client_address, in_transaction, remembered_principal
 from api.schemas import promotion_payload
 from api.submitting import submit_ack, submit_for_persona, submit_promotion
 from api.waiter import OperationWaiter
+from greenlight.access import Permission
 from greenlight.auth_throttle import TooManyFailedAttempts, auth_throttle
 from greenlight.db import unit_of_work
 from greenlight.errors import DomainError, NotFound, Unauthorized
@@ -162,7 +163,7 @@ async def login(
     address = client_address(request)
     try:
         # A key this process checked recently signs in at once, whoever fails on its prefix.
-        principal = known_principal(api_key, address)
+        principal = remembered_principal(api_key, address)
         if principal is None:
             principal = await run_in_threadpool(_sign_in, api_key, address)
     except TooManyFailedAttempts as exc:
@@ -357,6 +358,7 @@ async def promote(
     nonce: Short = "",
     tab: Short = "versions",
 ) -> Response:
+    user.principal.require(Permission.PUBLISH)
     options = promotion_payload(notes.strip() or None, expected_production or None, version=number)
     payload = PublishVersion.model_validate(options)
     key = _idempotency_key(nonce, f"promote:{number}")
@@ -378,6 +380,7 @@ async def unarchive(
     nonce: Short = "",
     tab: Short = "versions",
 ) -> Response:
+    user.principal.require(Permission.PUBLISH)
     key = _idempotency_key(nonce, f"unarchive:{number}")
 
     async def submit() -> Operation:
@@ -396,6 +399,7 @@ async def _decide(
     reason: str,
     force: bool,
 ) -> Response:
+    user.principal.require(Permission.REVIEW)
     await in_transaction(views.proposal_persona, user.user_id, persona_id, entry_id)
 
     async def submit() -> Operation | dict[str, Any]:

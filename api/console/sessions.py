@@ -48,10 +48,11 @@ class ConsoleUser:
     key_id: str
     csrf: str
     signed_in_at: str
+    # Not stored: read from the key at every request, so a revoked key or a changed role applies at once.
+    principal: Principal
 
-    @property
-    def principal(self) -> Principal:
-        return Principal(user_id=self.user_id, user_name=self.user_name, key_id=self.key_id)
+    def stored(self) -> dict[str, str]:
+        return {name: value for name, value in asdict(self).items() if name != "principal"}
 
 
 def _digest(session_id: str) -> str:
@@ -79,8 +80,9 @@ def start_session(principal: Principal) -> tuple[str, ConsoleUser]:
         key_id=principal.key_id,
         csrf=secrets.token_urlsafe(32),
         signed_in_at=isoformat(utcnow()) or "",
+        principal=principal,
     )
-    get_redis().set(_session_key(session_id), json.dumps(asdict(user)), ex=_lifetime_seconds())
+    get_redis().set(_session_key(session_id), json.dumps(user.stored()), ex=_lifetime_seconds())
     return session_id, user
 
 
@@ -96,10 +98,10 @@ def _resolve(session_id: str | None) -> ConsoleUser:
     raw = get_redis().get(_session_key(session_id))
     if raw is None:
         raise Unauthorized("Your console session ended; sign in again.")
-    user = ConsoleUser(**json.loads(raw))
+    stored = json.loads(raw)
     with unit_of_work() as session:
-        principal_of_key(session, user.key_id)  # revoked since: signed out
-    return user
+        principal = principal_of_key(session, stored["key_id"])  # revoked since: signed out
+    return ConsoleUser(**stored, principal=principal)
 
 
 async def console_user(request: Request) -> ConsoleUser:

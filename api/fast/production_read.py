@@ -18,6 +18,7 @@ from api.deps import known_principal, scope_client
 from api.fast.headers import RepeatedHeader, read_headers
 from api.routers.lifecycle import cached_production_answer
 from greenlight import logs
+from greenlight.access import Permission
 
 _PRODUCTION_PATH = re.compile(r"^/v1/personas/([^/]+)/production$")
 _HEADERS = frozenset({b"authorization", b"if-none-match"})
@@ -28,7 +29,7 @@ def _cached_answer(scope: Scope, persona_id: str) -> Response | None:
         headers = read_headers(scope, _HEADERS)
     except RepeatedHeader:
         return None
-    principal = known_principal(headers.get(b"authorization"), scope_client(scope))
+    principal = known_principal(headers.get(b"authorization"), scope_client(scope), Permission.READ)
     if principal is None:
         return None
     response = cached_production_answer(principal.user_id, persona_id, headers.get(b"if-none-match"))

@@ -27,6 +27,7 @@ from api.routers.personas import promote_answer, promote_wait
 from api.schemas import PromoteRequest
 from api.waiter import OperationWaiter
 from greenlight import logs
+from greenlight.access import Permission
 from greenlight.errors import DomainError
 
 _PROMOTE_PATH = re.compile(r"^/v1/personas/([^/]+)/versions/promote$")
@@ -110,7 +111,7 @@ class PromoteAcceptAhead:
         ):
             await self.app(scope, receive, send)
             return
-        principal = known_principal(headers.get(b"authorization"), scope_client(scope))
+        principal = known_principal(headers.get(b"authorization"), scope_client(scope), Permission.PUBLISH)
         if principal is None:
             await self.app(scope, receive, send)
             return

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, IdempotencyKey, PreferHeader, Waiter, in_transaction, wait_seconds
+from api.deps import IdempotencyKey, PreferHeader, Proposer, Reader, Waiter, in_transaction, wait_seconds
 from api.outcomes import accepted, envelope, outcome, respond
 from api.responses import READ_ERRORS, ProposalListEnvelope
 from api.schemas_drafts import PatchPersonaDraftApiRequest
@@ -21,6 +21,7 @@ from api.seed_responses import (
     draft_error_responses,
 )
 from api.submitting import submit_ack
+from greenlight.access import Permission
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
 from greenlight.errors import InvalidRequest
@@ -66,6 +67,17 @@ async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Opera
     return await submit_ack(principal, body.idempotency_key, body.accept, body.reason, bool(body.force))
 
 
+def _is_ack(body: PatchPersonaDraftApiRequest) -> bool:
+    return body.idempotency_key is not None or body.accept is not None
+
+
+def _permission_for(body: PatchPersonaDraftApiRequest) -> Permission:
+    """One endpoint, three actions: ack a proposal (review), propose (soft), or edit a draft."""
+    if _is_ack(body):
+        return Permission.REVIEW
+    return Permission.PROPOSE if body.soft else Permission.EDIT
+
+
 @router.post(
     "/persona/draft",
     summary="Patch persona draft (composable), propose (soft), or ack a proposal",
@@ -75,14 +87,15 @@ async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Opera
 async def patch_persona_draft(
     request: Request,
     body: PatchPersonaDraftApiRequest,
-    principal: CurrentPrincipal,
+    principal: Proposer,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
 ) -> Response:
+    principal.require(_permission_for(body))
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
     validate_key(idempotency_key)  # an ack does not use the header, but a bad one is still refused
-    if body.idempotency_key is not None or body.accept is not None:
+    if _is_ack(body):
         ack = await _ack(body, principal)
         return await respond(request, principal, ack, wait, _draft_answer, waiter)
     op, inline = await _patch(body, principal, idempotency_key)
@@ -102,7 +115,7 @@ def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]
     response_model=DraftFormStateResponse,
     responses=draft_error_responses(401, 404, 422, 500),
 )
-async def read_persona_draft(draft_id: str, principal: CurrentPrincipal) -> Response:
+async def read_persona_draft(draft_id: str, principal: Reader) -> Response:
     return JSONResponse(await in_transaction(_form_state, principal.user_id, draft_id))
 
 
@@ -112,7 +125,7 @@ async def read_persona_draft(draft_id: str, principal: CurrentPrincipal) -> Resp
     response_model=FlagCatalogueResponse,
     responses=draft_error_responses(401, 500),
 )
-async def flag_catalogue(principal: CurrentPrincipal) -> Response:
+async def flag_catalogue(principal: Reader) -> Response:
     return JSONResponse({"success": True, "flags": catalogue.all_options()})
 
 
@@ -129,7 +142,7 @@ def _proposals(session: Session, user_id: str, persona_id: str, status: str | No
 )
 async def proposals(
     persona_id: str,
-    principal: CurrentPrincipal,
+    principal: Reader,
     status: Annotated[str | None, Query(pattern="^(dormant|accepted|rejected|expired)$")] = None,
 ) -> Response:
     return envelope(await in_transaction(_proposals, principal.user_id, persona_id, status))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import CurrentPrincipal, in_transaction
+from api.deps import Reader, in_transaction
 from api.event_hub import EventHub
 from api.responses import EVENT_STREAM, STREAM_REFUSALS, error_responses
 from greenlight.notifications.stream import make_filter, parse_position, stream_head
@@ -27,7 +27,7 @@ RESUME_FROM = {"pattern": r"^\s*([0-9]{1,18})?\s*$"}
 )
 async def stream_events(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Reader,
     persona_id: Annotated[
         list[str] | None,
         Query(description="Only these personas (repeatable); one that is not yours is a 404"),

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
-    CurrentPrincipal,
     IdempotencyKey,
     IfMatch,
     PreferHeader,
+    Publisher,
+    Reader,
     Waiter,
     in_transaction,
     wait_seconds,
@@ -76,7 +77,7 @@ def _version(session: Session, user_id: str, persona_id: str, number: int) -> di
     response_model=VersionEnvelope,
     responses=READ_ERRORS,
 )
-async def read_version(persona_id: str, number: VersionNumber, principal: CurrentPrincipal) -> Response:
+async def read_version(persona_id: str, number: VersionNumber, principal: Reader) -> Response:
     return envelope(await in_transaction(_version, principal.user_id, persona_id, number))
 
 
@@ -90,7 +91,7 @@ async def publish(
     request: Request,
     persona_id: str,
     number: VersionNumber,
-    principal: CurrentPrincipal,
+    principal: Publisher,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
@@ -118,7 +119,7 @@ async def unarchive(
     request: Request,
     persona_id: str,
     number: VersionNumber,
-    principal: CurrentPrincipal,
+    principal: Publisher,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
@@ -143,7 +144,7 @@ def _history(session: Session, user_id: str, persona_id: str, query: history.His
 )
 async def promotions(
     persona_id: str,
-    principal: CurrentPrincipal,
+    principal: Reader,
     promoted_by: Annotated[
         str | None, Query(max_length=100, description="Only promotions by this user id")
     ] = None,
@@ -208,7 +209,7 @@ def _production_now(user_id: str, persona_id: str) -> tuple[str, dict[str, Any]]
 )
 async def production(
     persona_id: str,
-    principal: CurrentPrincipal,
+    principal: Reader,
     at: Annotated[
         UtcDatetime | None, Query(description="Which version was in production at this instant")
     ] = None,
@@ -238,7 +239,7 @@ def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> di
     response_model=DiffEnvelope,
     responses=READ_ERRORS,
 )
-async def diff(persona_id: str, a: VersionNumber, b: VersionNumber, principal: CurrentPrincipal) -> Response:
+async def diff(persona_id: str, a: VersionNumber, b: VersionNumber, principal: Reader) -> Response:
     return envelope(await in_transaction(_diff, principal.user_id, persona_id, a, b))
 
 
@@ -257,7 +258,7 @@ def _check_schedule(session: Session, user_id: str, persona_id: str, schedule_id
     response_model=ScheduleListEnvelope,
     responses=READ_ERRORS,
 )
-async def scheduled(persona_id: str, principal: CurrentPrincipal) -> Response:
+async def scheduled(persona_id: str, principal: Reader) -> Response:
     return envelope(await in_transaction(_schedules, principal.user_id, persona_id))
 
 
@@ -271,7 +272,7 @@ async def cancel_scheduled(
     request: Request,
     persona_id: str,
     schedule_id: str,
-    principal: CurrentPrincipal,
+    principal: Publisher,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,

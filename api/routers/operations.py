@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, in_transaction
+from api.deps import Reader, in_transaction
 from api.outcomes import envelope
 from api.responses import READ_ERRORS, OperationEnvelope
 from greenlight.operations.query import get_operation, operation_to_dict
@@ -24,5 +24,5 @@ def _read(session: Session, user_id: str, operation_id: str) -> dict[str, object
     response_model=OperationEnvelope,
     responses=READ_ERRORS,
 )
-async def read_operation(operation_id: str, principal: CurrentPrincipal) -> Response:
+async def read_operation(operation_id: str, principal: Reader) -> Response:
     return envelope(await in_transaction(_read, principal.user_id, operation_id))

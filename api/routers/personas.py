@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
-    CurrentPrincipal,
+    Editor,
     IdempotencyKey,
     IfMatch,
     PreferHeader,
+    Publisher,
+    Reader,
     Waiter,
     in_transaction,
     wait_seconds,
@@ -71,7 +73,7 @@ def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict
 async def create_persona(
     request: Request,
     body: PersonaCreate,
-    principal: CurrentPrincipal,
+    principal: Editor,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
 ) -> Response:
@@ -89,7 +91,7 @@ async def create_persona(
     response_model=PersonaEnvelope,
     responses=READ_ERRORS,
 )
-async def read_persona(persona_id: str, principal: CurrentPrincipal) -> Response:
+async def read_persona(persona_id: str, principal: Reader) -> Response:
     return envelope(await in_transaction(_read_persona, principal.user_id, persona_id))
 
 
@@ -99,7 +101,7 @@ async def read_persona(persona_id: str, principal: CurrentPrincipal) -> Response
     response_model=VersionListEnvelope,
     responses=READ_ERRORS,
 )
-async def read_versions(persona_id: str, principal: CurrentPrincipal) -> Response:
+async def read_versions(persona_id: str, principal: Reader) -> Response:
     return envelope(await in_transaction(_read_versions, principal.user_id, persona_id))
 
 
@@ -118,7 +120,7 @@ async def update_draft(
     request: Request,
     persona_id: str,
     body: DraftUpdate,
-    principal: CurrentPrincipal,
+    principal: Editor,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
@@ -143,7 +145,7 @@ async def update_draft(
 async def promote(
     request: Request,
     persona_id: str,
-    principal: CurrentPrincipal,
+    principal: Publisher,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,

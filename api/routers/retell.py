@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import CurrentPrincipal, IdempotencyKey, IfMatch, PreferHeader, Waiter, wait_seconds
+from api.deps import IdempotencyKey, IfMatch, PreferHeader, Publisher, Waiter, wait_seconds
 from api.outcomes import respond
 from api.schemas import RetellPublishRequest, promotion_payload
 from api.seed_responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
@@ -26,7 +26,7 @@ async def publish_agent_version(
     request: Request,
     agent_id: str,
     body: RetellPublishRequest,
-    principal: CurrentPrincipal,
+    principal: Publisher,
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,

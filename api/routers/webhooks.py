@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, IdempotencyKey, in_transaction
+from api.deps import Admin, IdempotencyKey, in_transaction
 from api.idempotent import idempotent_change
 from api.outcomes import envelope
 from api.responses import (
@@ -87,7 +87,7 @@ def _redeliver(session: Session, user_id: str, webhook_id: str, delivery_id: str
     responses=error_responses(400, 401, 422, 500),
 )
 async def create_webhook(
-    request: Request, body: WebhookCreate, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+    request: Request, body: WebhookCreate, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
     sent = body.model_dump(mode="json")
     return await idempotent_change(
@@ -98,14 +98,14 @@ async def create_webhook(
 @router.get(
     "", summary="List your webhook endpoints", response_model=WebhookListEnvelope, responses=COMMON_ERRORS
 )
-async def list_webhooks(principal: CurrentPrincipal) -> Response:
+async def list_webhooks(principal: Admin) -> Response:
     return envelope(await in_transaction(_list, principal.user_id))
 
 
 @router.get(
     "/{webhook_id}", summary="Read a webhook endpoint", response_model=WebhookEnvelope, responses=READ_ERRORS
 )
-async def read_webhook(webhook_id: str, principal: CurrentPrincipal) -> Response:
+async def read_webhook(webhook_id: str, principal: Admin) -> Response:
     return envelope(await in_transaction(_read, principal.user_id, webhook_id))
 
 
@@ -119,7 +119,7 @@ async def update_webhook(
     request: Request,
     webhook_id: str,
     body: WebhookUpdate,
-    principal: CurrentPrincipal,
+    principal: Admin,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     sent = body.model_dump(mode="json", exclude_unset=True)
@@ -138,7 +138,7 @@ async def update_webhook(
     responses=KEYED_ERRORS,
 )
 async def delete_webhook(
-    request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+    request: Request, webhook_id: str, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
     return await idempotent_change(request, principal, idempotency_key, None, 200, _delete, webhook_id)
 
@@ -150,7 +150,7 @@ async def delete_webhook(
     responses=KEYED_ERRORS,
 )
 async def rotate_secret(
-    request: Request, webhook_id: str, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+    request: Request, webhook_id: str, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
     return await idempotent_change(
         request,
@@ -172,7 +172,7 @@ async def rotate_secret(
 )
 async def list_deliveries(
     webhook_id: str,
-    principal: CurrentPrincipal,
+    principal: Admin,
     # Documented here, checked by the domain (400 with its own messages).
     limit: int | None = Query(
         default=None,
@@ -204,7 +204,7 @@ async def redeliver(
     request: Request,
     webhook_id: str,
     delivery_id: str,
-    principal: CurrentPrincipal,
+    principal: Admin,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     answer = await idempotent_change(

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from greenlight.access import Role
 from greenlight.db import unit_of_work
 from greenlight.keys import create_key
 from tests.support.processes import wait_until
@@ -32,9 +33,9 @@ def wait_operation(client: httpx.Client, auth: dict[str, str], operation_id: str
     return seen
 
 
-def new_key(name: str | None = None) -> str:
+def new_key(name: str | None = None, role: Role | None = None) -> str:
     with unit_of_work() as session:
-        _, raw = create_key(session, name or f"user-{uuid.uuid4().hex[:8]}")
+        _, raw = create_key(session, name or f"user-{uuid.uuid4().hex[:8]}", role)
     return raw
 
 
