@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import IdempotencyKey, PreferHeader, Proposer, Reader, Waiter, in_transaction, wait_seconds
+from api.deps import IdempotencyKey, PreferHeader, Reader, Waiter, in_transaction, wait_seconds
 from api.outcomes import accepted, envelope, outcome, respond
 from api.responses import READ_ERRORS, ProposalListEnvelope
 from api.schemas_drafts import PatchPersonaDraftApiRequest
@@ -87,7 +87,7 @@ def _permission_for(body: PatchPersonaDraftApiRequest) -> Permission:
 async def patch_persona_draft(
     request: Request,
     body: PatchPersonaDraftApiRequest,
-    principal: Proposer,
+    principal: Reader,  # what it may do depends on the body: _permission_for
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,

@@ -8,6 +8,7 @@ sizes, go to tests/artifacts/screenshots/.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,13 @@ import redis
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
+from greenlight.access import PERMISSIONS, Permission, Role
 from greenlight.db import unit_of_work
+from greenlight.keys import authenticate
 from greenlight.models import Promotion
 from greenlight.settings import get_settings
 from tests.support.console import Console, launch_browser
-from tests.support.http import create_persona, new_key, ok, patch
+from tests.support.http import create_persona, new_key, ok, patch, wait_operation
 from tests.support.processes import Process, start_worker
 from tests.support.webhooks import edit, promote
 
@@ -436,4 +439,52 @@ def test_a_post_without_the_csrf_token_is_refused(console: Console, client: http
     # A form posted from another site carries no token (and, SameSite=Strict, no cookie either).
     foreign = httpx.post(f"{console.base}{url}", data={"notes": "forged"}, follow_redirects=False)
     assert foreign.status_code == 303 and "/console/login" in foreign.headers["location"]
+    console.errors[:] = [e for e in console.errors if "status of 403" not in e]
+
+
+def _versions_of_every_kind(client: httpx.Client, auth: dict[str, str]) -> str:
+    """A persona with a draft v1, an archived v2 and production v3 (what the Versions tab acts on)."""
+    persona = create_persona(client, auth)
+    promote_url = f"/v1/personas/{persona['id']}/versions/promote"
+    for _ in range(2):
+        assert client.post(promote_url, headers=auth).status_code == 200
+    edited = client.patch(
+        f"/v1/personas/{persona['id']}/draft", json={"personality_prompt": "next"}, headers=auth
+    )
+    assert wait_operation(client, auth, edited.json()["data"]["id"])["status"] == "succeeded"
+    return str(persona["id"])
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.PROPOSER, Role.REVIEWER, Role.PUBLISHER])
+def test_each_role_sees_only_the_buttons_it_may_use_and_the_rest_is_refused(
+    open_console: Callable[[], Console], client: httpx.Client, role: Role
+) -> None:
+    owner = new_key()
+    auth = _auth(owner)
+    persona_id = _versions_of_every_kind(client, auth)
+    with unit_of_work() as session:
+        name = authenticate(session, owner).user_name
+    console = open_console()
+    console.sign_in(new_key(name, role))  # the same user, with a key of this role
+    console.open_persona(persona_id)
+    publishes = Permission.PUBLISH in PERMISSIONS[role]
+    expect(console.page.get_by_role("button", name="Promote v1…")).to_have_count(2 if publishes else 0)
+    expect(console.page.get_by_role("button", name="Unarchive v2")).to_have_count(1 if publishes else 0)
+    console.screenshot(f"versions-as-{role}")
+
+    before = client.get(f"/v1/personas/{persona_id}/versions", headers=auth).json()
+    token = console.page.locator("input[name=csrf_token]").first.input_value()
+    base = f"/console/personas/{persona_id}"
+    posts = {
+        f"{base}/versions/1/promote": Permission.PUBLISH,
+        f"{base}/versions/2/unarchive": Permission.PUBLISH,
+        f"{base}/proposals/{uuid.uuid4()}/reject": Permission.REVIEW,
+    }
+    for url, permission in posts.items():
+        if permission in PERMISSIONS[role]:
+            continue
+        refused = console.page.request.post(url, form={"csrf_token": token}, max_redirects=0)
+        assert refused.status == 403, (url, refused.status)
+        assert "permission" in refused.text() and str(permission) in refused.text()
+    assert client.get(f"/v1/personas/{persona_id}/versions", headers=auth).json() == before
     console.errors[:] = [e for e in console.errors if "status of 403" not in e]

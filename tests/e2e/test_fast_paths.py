@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 import api.fast.production_read
 import api.fast.promote_accept
 from api.main import create_app
+from greenlight.access import Role
 from greenlight.settings import get_settings
 from tests.support.http import create_persona, new_key, wait_operation
 from tests.support.processes import Process
@@ -182,3 +183,24 @@ def _same_operation(first: httpx.Response, again: httpx.Response) -> None:
 
     assert settled(first) == settled(again)
     assert first.headers["location"] == again.headers["location"]
+
+
+def test_a_key_whose_role_may_not_promote_is_refused_as_the_route_refuses_it(
+    apps: tuple[TestClient, TestClient],
+    tenant: dict[str, str],
+    live_persona: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting(monkeypatch, api.fast.promote_accept, "promote_answer")
+    viewer = new_key("fast-paths", Role.VIEWER)  # the same user, with a key that may only read
+    headers = {"authorization": viewer, "prefer": "respond-async", "content-type": "application/json"}
+    path = f"/v1/personas/{live_persona['id']}/versions/promote"
+    for _ in range(2):  # the second time, with the key known to both processes
+        fast, routed = (client.post(path, content=b"{}", headers=headers) for client in apps)
+        assert fast.status_code == 403, fast.text
+        _same(fast, routed)
+    assert calls == []
+    # It may read, and the read is answered ahead of routing as any other.
+    reads = _counting(monkeypatch, api.fast.production_read, "cached_production_answer")
+    read = apps[0].get(f"/v1/personas/{live_persona['id']}/production", headers={"authorization": viewer})
+    assert read.status_code == 200 and reads == [live_persona["id"]]
