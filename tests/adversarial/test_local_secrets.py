@@ -294,18 +294,28 @@ def test_stored_answers_keep_no_webhook_secret_and_replays_give_only_the_current
 MIGRATION_CHECK = textwrap.dedent(
     """
     import json, sys
+    import sqlalchemy as sa
     from greenlight import migrate
+    from greenlight.clock import utcnow
     from greenlight.db import unit_of_work
-    from greenlight.keys import create_key
     from greenlight.models import IdempotencyRecord
+    from greenlight.models.base import JSONType
 
     migrate.upgrade("0006")
+    # Rows as the schema was then (Core, not today's models, which know later columns).
+    users = sa.table("users", sa.column("id"), sa.column("name"), sa.column("created_at"))
+    records = sa.table(
+        "idempotency_records", sa.column("id"), sa.column("user_id"), sa.column("key"),
+        sa.column("request_hash"), sa.column("status_code"), sa.column("body", JSONType),
+        sa.column("created_at"),
+    )
+    answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
     with unit_of_work() as session:
-        key, _ = create_key(session, "before")
-        answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
-        record = IdempotencyRecord(user_id=key.user_id, key="k", request_hash="h", status_code=201)
-        record.body = answer
-        session.add(record)
+        session.execute(users.insert().values(id="u1", name="before", created_at=utcnow()))
+        session.execute(records.insert().values(
+            id="r1", user_id="u1", key="k", request_hash="h", status_code=201, body=answer,
+            created_at=utcnow(),
+        ))
     migrate.upgrade()
     with unit_of_work() as session:
         print(json.dumps([record.body for record in session.query(IdempotencyRecord)]))
