@@ -4,20 +4,24 @@ request and how it ended; filters and paging; one workspace never sees another's
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from greenlight import kinds
 from greenlight.access import Role
 from greenlight.db import unit_of_work
 from greenlight.keys import authenticate, revoke_key
 from greenlight.models import AuditEvent, AuditOutcome, Operation
+from greenlight.operations.submit import Submission, submit
 from tests.support.http import create_persona, new_key, wait_operation
-from tests.support.processes import Process
+from tests.support.processes import Process, wait_until
 from tests.support.tenants import error_of, settle
+from tests.support.webhooks import deliveries
+from workers.dispatch import CeleryDispatcher
 
 AUDIT = "/v1/audit-events"
 
@@ -65,7 +69,11 @@ def test_every_change_appears_once_with_actor_key_request_and_outcome(
         return {**auth, "X-Request-ID": request_id, **extra}
 
     rids = {name: _rid(name) for name in ("create", "edit", "promote", "stale", "again", "fast", "hook")}
-    rids |= {name: _rid(name) for name in ("patch", "rotate", "delete")}
+    rids |= {name: _rid(name) for name in ("patch", "rotate", "delete", "redeliver")}
+    # Registered first, so the persona's events make deliveries to redeliver (to a closed port).
+    hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/audit"}, headers=sent(rids["hook"]))
+    assert hook.status_code == 201, hook.text
+    hook_id = hook.json()["data"]["id"]
     created = client.post("/v1/personas", json={"name": "Audited"}, headers=sent(rids["create"]))
     assert created.status_code == 201, created.text
     pid = created.json()["data"]["id"]
@@ -94,9 +102,13 @@ def test_every_change_appears_once_with_actor_key_request_and_outcome(
     )
     assert fast.status_code == 202, fast.text
     assert wait_operation(client, auth, fast.json()["data"]["id"])["status"] in ("succeeded", "failed")
-    hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/audit"}, headers=sent(rids["hook"]))
-    assert hook.status_code == 201, hook.text
-    hook_id = hook.json()["data"]["id"]
+    made: list[dict[str, Any]] = []
+    wait_until(lambda: bool(made.extend(deliveries(client, auth, hook_id)) or made), timeout=30, interval=0.1)
+    delivery_id = made[0]["id"]
+    again = client.post(
+        f"/v1/webhooks/{hook_id}/deliveries/{delivery_id}/redeliver", headers=sent(rids["redeliver"])
+    )
+    assert again.status_code == 202, again.text
     patched = client.patch(f"/v1/webhooks/{hook_id}", json={"enabled": False}, headers=sent(rids["patch"]))
     assert patched.status_code == 200, patched.text
     rotated = client.post(f"/v1/webhooks/{hook_id}/rotate-secret", headers=sent(rids["rotate"]))
@@ -117,6 +129,7 @@ def test_every_change_appears_once_with_actor_key_request_and_outcome(
         "patch": ("webhook.updated", "webhook", hook_id, "succeeded"),
         "rotate": ("webhook.secret_rotated", "webhook", hook_id, "succeeded"),
         "delete": ("webhook.deleted", "webhook", hook_id, "succeeded"),
+        "redeliver": ("webhook.redelivered", "webhook", hook_id, "succeeded"),
     }
     for name, (action, target_type, target_id, outcome) in expected.items():
         event = _one(events, rids[name])
@@ -133,9 +146,61 @@ def test_every_change_appears_once_with_actor_key_request_and_outcome(
     )
     assert _one(events, rids["stale"])["detail"] == {"error": "PRODUCTION_CHANGED"}
     assert _one(events, rids["patch"])["detail"] == {"fields": ["enabled"]}
+    assert _one(events, rids["redeliver"])["detail"] == {"delivery_id": delivery_id}
     operations = [event for event in events if event["operation_id"] is not None]
     assert len({event["operation_id"] for event in operations}) == len(operations)  # once each
     assert {event["persona_id"] for event in operations} == {pid}
+
+
+def test_an_operation_that_could_not_be_applied_is_audited_as_failed(client: httpx.Client) -> None:
+    key = new_key()
+    user_id, _ = _ids(key)
+    auth = {"authorization": key}
+    persona = create_persona(client, auth)
+    # A payload the API would refuse (a persona name cannot be null), slipped in behind its back by
+    # an operator: the database refuses it, so it fails; submitted with no key and no request.
+    bad = submit(
+        user_id,
+        Submission(kinds.DRAFT_UPDATE.name, {"changes": {"name": None}}, persona["id"]),
+        CeleryDispatcher(),
+    )
+    assert wait_operation(client, auth, bad.id)["status"] == "failed"
+    [event] = [event for event in _events(client, auth) if event["operation_id"] == bad.id]
+    assert (event["action"], event["outcome"], event["persona_id"]) == (
+        "draft.update",
+        "failed",
+        persona["id"],
+    )
+    assert event["detail"] == {"error": "REJECTED_BY_DATABASE"}
+    assert (event["actor_user_id"], event["key_id"], event["request_id"]) == (user_id, None, None)
+
+
+def test_a_scheduled_promotion_is_audited_with_the_key_that_scheduled_it(client: httpx.Client) -> None:
+    key = new_key()
+    user_id, key_id = _ids(key)
+    auth = {"authorization": key}
+    pid = create_persona(client, auth)["id"]
+    request_id = _rid("schedule")
+    run_at = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    scheduled = client.post(
+        f"/v1/personas/{pid}/versions/promote",
+        json={"scheduled_at": run_at},
+        headers={**auth, "X-Request-ID": request_id},
+    )
+    assert scheduled.status_code == 202, scheduled.text
+    schedule_id = scheduled.json()["data"]["id"]
+    found: list[dict[str, Any]] = []
+
+    def promoted() -> bool:
+        found[:] = _events(client, auth, action="persona.promote")
+        return bool(found)
+
+    wait_until(promoted, timeout=20, interval=0.1)
+    [event] = found
+    assert (event["actor_user_id"], event["key_id"], event["request_id"]) == (user_id, key_id, None)
+    assert event["outcome"] == "succeeded" and event["detail"]["schedule_id"] == schedule_id
+    scheduling = _one(_events(client, auth, action="promotion.schedule"), request_id)
+    assert scheduling["key_id"] == key_id and scheduling["detail"] == {"schedule_id": schedule_id}
 
 
 def _operation_of(request_id: str) -> str:
