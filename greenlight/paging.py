@@ -18,6 +18,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """(instant, id) of a cursor; 400 ``INVALID_CURSOR`` for anything this module did not make."""
     try:
         at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if "\x00" in row_id:  # no id holds one, and a database refuses it in text
+            raise ValueError(row_id)
         return datetime.fromisoformat(at), row_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("Invalid cursor", {"cursor": cursor}, code="INVALID_CURSOR") from exc
