@@ -296,14 +296,15 @@ MIGRATION_CHECK = textwrap.dedent(
     import json, sys
     from greenlight import migrate
     from greenlight.db import unit_of_work
-    from greenlight.keys import create_key
+    from sqlalchemy import text
     from greenlight.models import IdempotencyRecord
 
     migrate.upgrade("0006")
     with unit_of_work() as session:
-        key, _ = create_key(session, "before")
+        # The user as the schema of 0006 has it (the models are today's: later columns included).
+        session.execute(text("INSERT INTO users (id, name, created_at) VALUES ('u1', 'before', '2026-01-01')"))
         answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
-        record = IdempotencyRecord(user_id=key.user_id, key="k", request_hash="h", status_code=201)
+        record = IdempotencyRecord(user_id="u1", key="k", request_hash="h", status_code=201)
         record.body = answer
         session.add(record)
     migrate.upgrade()
