@@ -302,7 +302,7 @@ MIGRATION_CHECK = textwrap.dedent(
     migrate.upgrade("0006")
     with unit_of_work() as session:
         # The user as the schema of 0006 has it (the models are today's: later columns included).
-        session.execute(text("INSERT INTO users (id, name, created_at) VALUES ('u1', 'before', '2026-01-01')"))
+        session.execute(text("INSERT INTO users (id, name, created_at) VALUES ('u1', 'old', '2026-01-01')"))
         answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
         record = IdempotencyRecord(user_id="u1", key="k", request_hash="h", status_code=201)
         record.body = answer
