@@ -45,6 +45,7 @@ def _persona_links(data: str) -> list[Link]:
         Link("scheduled_promotions", ("get", f"{PERSONA}/scheduled-promotions"), pid),
         Link("proposals", ("get", f"{PERSONA}/proposals"), pid),
         Link("events", ("get", "/v1/events"), {"persona_id": f"$response.body#{data}/id"}),
+        Link("audit_events", ("get", "/v1/audit-events"), {"persona_id": f"$response.body#{data}/id"}),
         Link(
             "retell_publish",
             ("post", "/publish-agent-version/{agent_id}"),

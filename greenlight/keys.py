@@ -21,7 +21,9 @@ import redis
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from greenlight import audit
 from greenlight.access import Permission, Role, allowed, require
+from greenlight.audit import Actor, AuditAction
 from greenlight.clock import utcnow
 from greenlight.errors import NotFound, Unauthorized
 from greenlight.models import ApiKey, User
@@ -96,7 +98,9 @@ def list_keys(session: Session, user_name: str | None = None) -> list[tuple[ApiK
     return [(key, user) for key, user in session.execute(query).all()]
 
 
-def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey:
+def revoke_key(session: Session, key_id_or_prefix: str, actor: Actor | None = None) -> ApiKey:
+    """Revoke a key (by id or prefix), audited in this transaction; `actor`: who revokes it (None:
+    an operator at the command line, audited without a member in the key's workspace)."""
     key = session.scalar(
         select(ApiKey).where((ApiKey.id == key_id_or_prefix) | (ApiKey.prefix == key_id_or_prefix))
     )
@@ -108,6 +112,9 @@ def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey:
         # and after it (no process keeps one it made from the state before the commit).
         bump_key_epoch()
         event.listen(session, "after_commit", lambda _session: bump_key_epoch(), once=True)
+        # Until workspaces: the key's workspace is its user's (see `_principal`).
+        actor = actor or Actor(workspace_id=key.user_id, user_id=None)
+        audit.record(session, actor, AuditAction.KEY_REVOKED, "key", key.id)
     return key
 
 

@@ -20,7 +20,7 @@ from api.seed_responses import (
     PatchPersonaDraftApiResponse,
     draft_error_responses,
 )
-from api.submitting import submit_ack
+from api.submitting import attributed, submit_ack
 from greenlight.access import Permission
 from greenlight.drafts import catalogue, connections
 from greenlight.drafts import service as drafts
@@ -52,6 +52,7 @@ async def _patch(
     submission, inline = await in_transaction(
         request_patch, principal.user_id, body.draft_id, bool(body.soft), body.change_fields(), identity, key
     )
+    submission = attributed(principal, submission)
     if inline:
         return await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission), True
     return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False

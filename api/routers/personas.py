@@ -33,7 +33,7 @@ from api.responses import (
     error_responses,
 )
 from api.schemas import DraftUpdate, PersonaCreate, PromoteRequest, promotion_payload
-from api.submitting import schedule_or, submit_for_persona, submit_promotion
+from api.submitting import attributed, schedule_or, submit_for_persona, submit_promotion
 from api.waiter import OperationWaiter
 from greenlight.keys import Principal
 from greenlight.kinds import REGISTRY
@@ -78,7 +78,7 @@ async def create_persona(
     prefer: PreferHeader = None,
 ) -> Response:
     payload = CreatePersona.model_validate(body.model_dump(exclude_unset=True))
-    submission = PERSONA_CREATE.submission(payload, idempotency_key=idempotency_key)
+    submission = attributed(principal, PERSONA_CREATE.submission(payload, idempotency_key=idempotency_key))
     op = await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission)
     if wait_seconds(prefer, get_settings().default_wait_seconds) <= 0:
         return accepted(request, op)  # asked not to wait: the 202 with the operation, as everywhere

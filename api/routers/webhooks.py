@@ -23,6 +23,8 @@ from api.responses import (
     error_responses,
 )
 from api.webhook_schemas import WebhookCreate, WebhookUpdate
+from greenlight import audit
+from greenlight.audit import Actor, AuditAction, AuditDetail
 from greenlight.digits import POSITION_PATTERN
 from greenlight.models import DeliveryStatus
 from greenlight.notifications import delivery, endpoints
@@ -36,10 +38,11 @@ dispatcher = CeleryDispatcher()
 KEYED_ERRORS = error_responses(400, 401, 404, 422, 500)
 
 
-def _create(session: Session, user_id: str, body: WebhookCreate) -> dict[str, Any]:
+def _create(session: Session, user_id: str, actor: Actor, body: WebhookCreate) -> dict[str, Any]:
     endpoint, secret = endpoints.create_endpoint(
         session, user_id, body.url, body.event_types, enabled=body.enabled, description=body.description
     )
+    audit.record(session, actor, AuditAction.WEBHOOK_CREATED, "webhook", endpoint.id)
     return endpoint_to_dict(endpoint, secret=secret)
 
 
@@ -51,18 +54,25 @@ def _read(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
     return endpoint_to_dict(endpoints.get_endpoint(session, user_id, webhook_id))
 
 
-def _update(session: Session, user_id: str, webhook_id: str, body: WebhookUpdate) -> dict[str, Any]:
+def _update(
+    session: Session, user_id: str, actor: Actor, webhook_id: str, body: WebhookUpdate
+) -> dict[str, Any]:
     changes = EndpointChanges(**body.model_dump(exclude_unset=True))  # url, enabled: never null
-    return endpoint_to_dict(endpoints.update_endpoint(session, user_id, webhook_id, changes))
+    endpoint = endpoints.update_endpoint(session, user_id, webhook_id, changes)
+    detail = AuditDetail(fields=sorted(body.model_fields_set))
+    audit.record(session, actor, AuditAction.WEBHOOK_UPDATED, "webhook", endpoint.id, detail=detail)
+    return endpoint_to_dict(endpoint)
 
 
-def _delete(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
+def _delete(session: Session, user_id: str, actor: Actor, webhook_id: str) -> dict[str, Any]:
     endpoints.delete_endpoint(session, user_id, webhook_id)
+    audit.record(session, actor, AuditAction.WEBHOOK_DELETED, "webhook", webhook_id)
     return {"id": webhook_id, "deleted": True}
 
 
-def _rotate(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
+def _rotate(session: Session, user_id: str, actor: Actor, webhook_id: str) -> dict[str, Any]:
     endpoint, secret = endpoints.rotate_secret(session, user_id, webhook_id)
+    audit.record(session, actor, AuditAction.WEBHOOK_SECRET_ROTATED, "webhook", endpoint.id)
     return endpoint_to_dict(endpoint, secret=secret)
 
 
@@ -75,8 +85,13 @@ def _deliveries(
     return {"items": [delivery.delivery_to_dict(row) for row in rows], "next_cursor": next_cursor}
 
 
-def _redeliver(session: Session, user_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:
-    return delivery.delivery_to_dict(delivery.redeliver(session, user_id, webhook_id, delivery_id))
+def _redeliver(
+    session: Session, user_id: str, actor: Actor, webhook_id: str, delivery_id: str
+) -> dict[str, Any]:
+    again = delivery.redeliver(session, user_id, webhook_id, delivery_id)
+    detail = AuditDetail(delivery_id=delivery_id)
+    audit.record(session, actor, AuditAction.WEBHOOK_REDELIVERED, "webhook", webhook_id, detail=detail)
+    return delivery.delivery_to_dict(again)
 
 
 @router.post(
@@ -91,7 +106,15 @@ async def create_webhook(
 ) -> Response:
     sent = body.model_dump(mode="json")
     return await idempotent_change(
-        request, principal, idempotency_key, sent, 201, _create, body, current_secret=endpoints.current_secret
+        request,
+        principal,
+        idempotency_key,
+        sent,
+        201,
+        _create,
+        Actor.of(principal),
+        body,
+        current_secret=endpoints.current_secret,
     )
 
 
@@ -124,7 +147,7 @@ async def update_webhook(
 ) -> Response:
     sent = body.model_dump(mode="json", exclude_unset=True)
     answer = await idempotent_change(
-        request, principal, idempotency_key, sent, 200, _update, webhook_id, body
+        request, principal, idempotency_key, sent, 200, _update, Actor.of(principal), webhook_id, body
     )
     if body.enabled:
         await run_in_threadpool(dispatcher.enqueue_relay)  # re-enabled: paused deliveries resume now
@@ -140,7 +163,8 @@ async def update_webhook(
 async def delete_webhook(
     request: Request, webhook_id: str, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return await idempotent_change(request, principal, idempotency_key, None, 200, _delete, webhook_id)
+    actor = Actor.of(principal)
+    return await idempotent_change(request, principal, idempotency_key, None, 200, _delete, actor, webhook_id)
 
 
 @router.post(
@@ -159,6 +183,7 @@ async def rotate_secret(
         None,
         200,
         _rotate,
+        Actor.of(principal),
         webhook_id,
         current_secret=endpoints.current_secret,
     )
@@ -208,7 +233,15 @@ async def redeliver(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     answer = await idempotent_change(
-        request, principal, idempotency_key, None, 202, _redeliver, webhook_id, delivery_id
+        request,
+        principal,
+        idempotency_key,
+        None,
+        202,
+        _redeliver,
+        Actor.of(principal),
+        webhook_id,
+        delivery_id,
     )
     await run_in_threadpool(dispatcher.enqueue_relay)  # committed: the next relay claims it
     return answer

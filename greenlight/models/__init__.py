@@ -1,5 +1,6 @@
 """ORM models, one module per table family."""
 
+from greenlight.models.audit import AuditEvent, AuditOutcome
 from greenlight.models.base import Base
 from greenlight.models.idempotency import IdempotencyRecord
 from greenlight.models.operations import Operation, OperationCounter, OperationStatus
@@ -13,6 +14,8 @@ from greenlight.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookE
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
+    "AuditOutcome",
     "Base",
     "DeliveryStatus",
     "DraftEntry",

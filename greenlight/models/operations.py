@@ -34,6 +34,10 @@ class Operation(Base):
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # The id of the key the request came with (never the key) and its X-Request-ID, for the audit
+    # log; None for what the system submits itself (a retry from the command line, a due schedule).
+    key_id: Mapped[str | None] = mapped_column(IdType, default=None)
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     # Not a foreign key: an operation may create its persona.
     persona_id: Mapped[str] = mapped_column(IdType)
     seq: Mapped[int]

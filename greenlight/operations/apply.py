@@ -10,6 +10,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from greenlight import audit
 from greenlight.bulk import RowUpdate, Writes
 from greenlight.clock import utcnow
 from greenlight.drafts.connections import remember_no_links
@@ -229,6 +230,7 @@ def apply_in_transaction(
     ctx = ApplyContext(session=session, operation=op, persona=persona)
     op.result = registry.get(op.kind).run(ctx)
     _finish(session, op, OperationStatus.SUCCEEDED)
+    audit.operation_settled(session, op, op.result)
     if ctx.persona is None:
         return Applied(expected_revision, None, False)
     revision = _bump_revision(session, ctx.persona, expected_revision)
@@ -263,6 +265,7 @@ def apply_run_in_transaction(
         writes.after.append(RowUpdate(_OPERATIONS, op.id, finished))
         for name, value in finished.items():  # the row as it will be written
             set_committed_value(op, name, value)
+        audit.operation_settled(session, op, result)
     revision = _bump_revision(session, persona, expected_revision, by=len(operations), writes=writes)
     return Applied(revision, persona, True)
 
@@ -273,6 +276,7 @@ def fail_in_transaction(
     op, persona = _load(session, operation_id, expected_revision, to_apply=False)
     op.error = error.as_dict()
     _finish(session, op, OperationStatus.FAILED)
+    audit.operation_settled(session, op, None, error)
     if persona is None:
         return expected_revision
     failed = OperationFailed(operation_id=op.id, kind=op.kind, error=error.code, message=error.message)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from greenlight.clock import utcnow
 from greenlight.db import unit_of_work
 from greenlight.dispatch import Dispatcher
-from greenlight.models import ScheduledPromotion, ScheduleStatus
+from greenlight.models import Operation, ScheduledPromotion, ScheduleStatus
 from greenlight.operations.internal_keys import schedule_key
 from greenlight.operations.submit import Submission, record
 
@@ -48,9 +49,17 @@ def _submit_one(schedule_id: str) -> str | None:
             payload={**schedule.payload, "schedule_id": schedule.id},
             persona_id=schedule.persona_id,
             idempotency_key=schedule_key(schedule.id),
+            key_id=_scheduling_key(session, schedule),  # no request now: none to name
         )
         op, _ = record(session, schedule.user_id, submission)
         schedule.status = ScheduleStatus.SUBMITTED.value
         schedule.operation_id = op.id
         schedule.updated_at = utcnow()
         return op.id
+
+
+def _scheduling_key(session: Session, schedule: ScheduledPromotion) -> str | None:
+    """The id of the key that scheduled the promotion (for the audit log), if it is known."""
+    if schedule.created_by_operation_id is None:
+        return None
+    return session.scalar(select(Operation.key_id).where(Operation.id == schedule.created_by_operation_id))

@@ -52,6 +52,9 @@ class Submission:
     # values (resolved resource ids); defaults to the payload.
     identity: dict[str, Any] | None = None
     check: PersonaCheck | None = None
+    # Who sent it, for the audit log: the id of the key used (never the key) and the request's id.
+    key_id: str | None = None
+    request_id: str | None = None
 
 
 def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
@@ -222,6 +225,8 @@ def _new_operation(
     return Operation(
         id=new_id(),
         user_id=user_id,
+        key_id=submission.key_id,
+        request_id=submission.request_id,
         persona_id=submission.persona_id or new_id(),
         seq=0,
         kind=submission.kind,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,9 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from greenlight.clock import isoformat
-from greenlight.errors import InvalidRequest, NotFound
+from greenlight.errors import NotFound
 from greenlight.models import Persona, PersonaVersion, Promotion
+from greenlight.paging import decode_cursor, encode_cursor
 
 MAX_PAGE = 200
 
@@ -27,16 +27,7 @@ class HistoryQuery:
 
 
 def _encode_cursor(promotion: Promotion) -> str:
-    raw = f"{promotion.promoted_at.isoformat()}|{promotion.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, promotion_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), promotion_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("Invalid cursor", {"cursor": cursor}, code="INVALID_CURSOR") from exc
+    return encode_cursor(promotion.promoted_at, promotion.id)
 
 
 def promotion_to_dict(promotion: Promotion) -> dict[str, Any]:
@@ -72,7 +63,7 @@ def list_promotions(
     if query.until:
         stmt = stmt.where(Promotion.promoted_at < query.until)
     if query.cursor:
-        at, promotion_id = _decode_cursor(query.cursor)
+        at, promotion_id = decode_cursor(query.cursor)
         stmt = stmt.where(tuple_(Promotion.promoted_at, Promotion.id) < tuple_(at, promotion_id))
     rows = list(
         session.scalars(stmt.order_by(Promotion.promoted_at.desc(), Promotion.id.desc()).limit(limit + 1))

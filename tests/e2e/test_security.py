@@ -226,6 +226,7 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/v1/events"): "the caller's events only; someone else's persona_id is a 404",
     ("GET", "/v1/webhooks"): "the caller's endpoints only",
     ("POST", "/v1/webhooks"): "creates the caller's own endpoint",
+    ("GET", "/v1/audit-events"): "the caller's workspace's audit log only; someone else's ids find nothing",
 }
 
 
@@ -249,6 +250,7 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
         assert owner.webhook_id not in {item["id"] for item in listed}
         flags = [http.get("/persona/flags", headers=t.auth).json() for t in (owner, intruder)]
         assert flags[0] == flags[1]
+        _audit_shows_only_the_callers(http, owner, intruder)
         theirs = http.get("/v1/events", params={"persona_id": owner.persona_id}, headers=intruder.auth)
         missing = http.get("/v1/events", params={"persona_id": _missing()}, headers=intruder.auth)
         assert theirs.status_code == missing.status_code == 404
@@ -266,6 +268,25 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
     assert footprint(owner.user_id) == owner_before
     assert _snapshot(http, owner) == state_before
     assert http.get("/v1/webhooks", headers=owner.auth).json()["data"] == hooks_before
+
+
+def _audit_shows_only_the_callers(http: httpx.Client, owner: Tenant, intruder: Tenant) -> None:
+    """The audit log: the intruder sees its own changes, none of the owner's, and the owner's ids
+    as filters find nothing, exactly like ids that do not exist."""
+    own = http.get("/v1/audit-events", params={"limit": 200}, headers=intruder.auth)
+    assert own.status_code == 200, own.text
+    items = own.json()["data"]["items"]
+    assert items and {item["workspace_id"] for item in items} == {intruder.user_id}
+    owners = {owner.persona_id, owner.webhook_id, owner.user_id}
+    assert owners.isdisjoint(
+        {item["target_id"] for item in items} | {item["actor_user_id"] for item in items}
+    )
+    for params in ({"persona_id": owner.persona_id}, {"actor": owner.user_id}, {"persona_id": _missing()}):
+        found = http.get("/v1/audit-events", params=params, headers=intruder.auth)
+        assert found.status_code == 200 and found.json()["data"]["items"] == [], (params, found.text)
+    assert http.get("/v1/audit-events", headers=owner.auth).json()["data"]["items"], (
+        "the owner's log is empty"
+    )
 
 
 def _fill(path: str) -> str:

@@ -15,6 +15,7 @@ from api.main import app
 from greenlight.db import unit_of_work
 from greenlight.keys import authenticate
 from greenlight.models import (
+    AuditEvent,
     DraftEntry,
     Operation,
     OutboxEvent,
@@ -111,6 +112,10 @@ def footprint(user_id: str) -> dict[str, int]:
         .where(ScheduledPromotion.user_id == user_id),
         "promotions": sa.select(sa.func.count()).select_from(Promotion).where(Promotion.user_id == user_id),
         "events": sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.user_id == user_id),
+        # Until workspaces: a user's workspace has the user's id (Principal.workspace_id).
+        "audit_events": sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.workspace_id == user_id),
     }
     with unit_of_work() as session:
         return {name: int(session.scalar(query) or 0) for name, query in queries.items()}
