@@ -24,6 +24,7 @@ from greenlight_client import (
     RateLimitError,
     ValidationError,
     Version,
+    WaitTimeoutError,
     WebhookVerificationError,
 )
 from greenlight_client.webhooks import verify
@@ -33,7 +34,7 @@ from greenlight.notifications.signing import sign
 from tests.client.proxy import DROP, FORWARD, Action, Policy, Seen, proxy, raw_response
 from tests.support.http import new_key
 from tests.support.notify import receiver
-from tests.support.processes import Process, wait_until
+from tests.support.processes import Process, start_worker, wait_until
 
 
 @pytest.fixture
@@ -131,6 +132,26 @@ def test_a_refused_operation_is_a_typed_error_or_a_failed_operation(gl: Client) 
     failed = gl.operations.wait(gl.personas.publish(persona.id, number, wait=False), timeout=30)
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.error == "VERSION_NOT_DRAFT"
+
+
+def test_a_wait_that_runs_out_then_resumes_with_the_same_key(
+    api_url: str, own_workers: list[Process], user: str
+) -> None:
+    """No worker: the server holds the answer 2 s (timeout 7 - 5), the client then polls the operation
+    until its own timeout; once a worker runs, the same call with the same key gets the outcome."""
+    with Client(api_url, new_key(user), timeout=7) as gl:
+        persona = _persona(gl)  # made within the request: no worker needed
+        key = f"release-{persona.id}"
+        started = time.monotonic()
+        with pytest.raises(WaitTimeoutError) as ran_out:
+            gl.personas.promote(persona.id, idempotency_key=key, timeout=4)
+        assert 4 <= time.monotonic() - started < 15
+        assert ran_out.value.operation.status == "queued" and ran_out.value.timeout == 4
+        own_workers.append(start_worker())
+        promoted = gl.personas.promote(persona.id, idempotency_key=key, timeout=60)
+        assert promoted.current_production_version_id is not None
+        [promotion] = gl.personas.history(persona.id)
+        assert promotion.operation_id == ran_out.value.operation.id
 
 
 # --- typed errors ---------------------------------------------------------------------------------

@@ -67,7 +67,9 @@ class Resource:
         key = idempotency_key or str(uuid.uuid4())
         if not wait:
             return self._accepted(method, path, json, key, "respond-async")
-        deadline = time.monotonic() + (DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
+        budget = DEFAULT_WAIT_TIMEOUT if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        finished = False
         while True:
             remaining = deadline - time.monotonic()
             server_wait = min(SERVER_MAX_WAIT, remaining, self._http.timeout - WAIT_MARGIN)
@@ -75,12 +77,21 @@ class Resource:
             if response.status_code != 202:
                 return parse(unwrap(response))
             operation = Operation.model_validate(unwrap(response))
-            if operation.done:
-                continue  # finished meanwhile: the replay answers its outcome
+            if operation.done:  # finished meanwhile: a replay answers its outcome, once
+                if finished:
+                    raise APIError(f"202 for finished operation {operation.id}", status=202)
+                finished = True
+                continue
             if remaining <= 0:
-                raise WaitTimeoutError(operation, DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
-            assert self._operations is not None
+                raise WaitTimeoutError(operation, budget)
+            self._wait_for(operation, deadline, budget)
+
+    def _wait_for(self, operation: Operation, deadline: float, budget: float) -> None:
+        assert self._operations is not None, "this resource was made without client.operations"
+        try:
             self._operations.wait(operation, timeout=max(deadline - time.monotonic(), 0.0))
+        except WaitTimeoutError as exc:
+            raise WaitTimeoutError(exc.operation, budget) from None
 
     def _accepted(self, method: str, path: str, json: Any, key: str, prefer: str) -> Operation:
         response = self._send(method, path, json, key, prefer)
