@@ -1,0 +1,78 @@
+"""Typed, retry-safe Python client for the Greenlight API."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from greenlight_client.client import Client
+from greenlight_client.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    GreenlightError,
+    InternalServerError,
+    NotFoundError,
+    OperationFailedError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    ValidationError,
+    WaitTimeoutError,
+    WebhookVerificationError,
+)
+from greenlight_client.models import (
+    DeletedWebhook,
+    Delivery,
+    Diff,
+    DiffChange,
+    DiffLine,
+    DraftForm,
+    DraftResult,
+    Event,
+    Operation,
+    OperationError,
+    Persona,
+    Production,
+    Promotion,
+    Version,
+    Webhook,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "DeletedWebhook",
+    "Delivery",
+    "Diff",
+    "DiffChange",
+    "DiffLine",
+    "DraftForm",
+    "DraftResult",
+    "Event",
+    "GreenlightError",
+    "InternalServerError",
+    "NotFoundError",
+    "Operation",
+    "OperationError",
+    "OperationFailedError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Persona",
+    "Production",
+    "Promotion",
+    "RateLimitError",
+    "ValidationError",
+    "Version",
+    "WaitTimeoutError",
+    "Webhook",
+    "WebhookVerificationError",
+    "__version__",
+]
