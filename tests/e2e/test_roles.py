@@ -110,6 +110,7 @@ def rows(team: Tenant) -> Rows:
             ),
             (("POST", "/persona/draft", {"json": {"idempotency_key": entry, "accept": False}}), REVIEW),
         ],
+        ("GET", "/v1/audit-events"): one("GET", "/v1/audit-events", ADMINISTER, params={"persona_id": pid}),
         ("GET", "/v1/webhooks"): one("GET", "/v1/webhooks", ADMINISTER),
         ("POST", "/v1/webhooks"): one(
             "POST", "/v1/webhooks", ADMINISTER, json={"url": "http://127.0.0.1:9/r"}
