@@ -33,7 +33,7 @@ async def submit_for_persona(
     """404 at once for a persona (or what the kind checks) the caller cannot see; otherwise record
     and enqueue."""
     submission = kind.submission(payload, persona_id, idempotency_key)
-    return await group_commit.submit(principal.user_id, submission)
+    return await group_commit.submit(principal, submission)
 
 
 async def submit_promotion(
@@ -47,7 +47,7 @@ async def submit_promotion(
 ) -> tuple[Operation, bool]:
     """A promotion now, or (True) a schedule operation that will submit it at `run_at`."""
     submission, scheduled = now_or_at(kind, payload, persona_id, idempotency_key, run_at)
-    return await group_commit.submit(principal.user_id, submission), scheduled
+    return await group_commit.submit(principal, submission), scheduled
 
 
 async def submit_ack(
@@ -55,10 +55,10 @@ async def submit_ack(
 ) -> Operation:
     """Accept or reject a dormant proposal (see `request_ack`)."""
     payload = AckProposal(entry_id=entry_id, accept=accept, reason=reason, force=force)
-    request = await in_transaction(request_ack, principal.user_id, payload)
+    request = await in_transaction(request_ack, principal.workspace_id, payload)
     if isinstance(request, Operation):
         return request
-    return await group_commit.submit(principal.user_id, request)
+    return await group_commit.submit(principal, request)
 
 
 def schedule_or(

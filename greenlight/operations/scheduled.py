@@ -49,7 +49,7 @@ def _submit_one(schedule_id: str) -> str | None:
             persona_id=schedule.persona_id,
             idempotency_key=schedule_key(schedule.id),
         )
-        op, _ = record(session, schedule.user_id, submission)
+        op, _ = record(session, schedule, submission)
         schedule.status = ScheduleStatus.SUBMITTED.value
         schedule.operation_id = op.id
         schedule.updated_at = utcnow()

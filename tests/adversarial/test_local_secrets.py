@@ -294,18 +294,23 @@ def test_stored_answers_keep_no_webhook_secret_and_replays_give_only_the_current
 MIGRATION_CHECK = textwrap.dedent(
     """
     import json, sys
+    from sqlalchemy import text
     from greenlight import migrate
     from greenlight.db import unit_of_work
-    from greenlight.keys import create_key
     from greenlight.models import IdempotencyRecord
 
     migrate.upgrade("0006")
-    with unit_of_work() as session:
-        key, _ = create_key(session, "before")
+    with unit_of_work() as session:  # rows as that schema had them, written through SQL
+        session.execute(text("INSERT INTO users (id, name, created_at) VALUES ('u1', 'x', '2026-01-01')"))
         answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
-        record = IdempotencyRecord(user_id=key.user_id, key="k", request_hash="h", status_code=201)
-        record.body = answer
-        session.add(record)
+        session.execute(
+            text(
+                "INSERT INTO idempotency_records"
+                " (id, user_id, key, request_hash, status_code, body, created_at)"
+                " VALUES ('r1', 'u1', 'k', 'h', 201, :body, '2026-01-01')"
+            ),
+            {"body": json.dumps(answer)},
+        )
     migrate.upgrade()
     with unit_of_work() as session:
         print(json.dumps([record.body for record in session.query(IdempotencyRecord)]))
