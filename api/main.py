@@ -13,7 +13,7 @@ from api.event_hub import EventHub
 from api.guard import RequestGuard
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
-from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks
+from api.routers import drafts, events, lifecycle, operations, operator, personas, retell, webhooks, workspace
 from api.waiter import OperationWaiter
 from greenlight.logs import configure_logging
 
@@ -59,6 +59,7 @@ def create_app() -> FastAPI:
     app.include_router(drafts.native)
     app.include_router(webhooks.router)
     app.include_router(events.router)
+    app.include_router(workspace.router)
     install_console(app)
 
     @app.get("/healthz", tags=["operator"], summary="The process is alive", response_model=HealthStatus)
