@@ -1,5 +1,5 @@
 """The live event stream's fan-in: one Redis subscriber per API process wakes the streams of the
-users whose events the relay just committed; each stream then reads its new rows from the database
+workspaces whose events the relay just committed; each stream then reads its new rows from the database
 by position. A heartbeat re-reads too, so a lost announcement costs latency, never an event."""
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ class EventHub(ChannelSubscriber):
     def on_message(self, data: bytes) -> None:
         self._wake(parse_announcement(data)[1])
 
-    def _wake(self, user_ids: set[str]) -> None:
-        for user_id in user_ids:
-            for event in self._streams.get(user_id, ()):
+    def _wake(self, workspace_ids: set[str]) -> None:
+        for workspace_id in workspace_ids:
+            for event in self._streams.get(workspace_id, ()):
                 event.set()
 
     def _wake_all(self) -> None:
@@ -84,7 +84,7 @@ class EventHub(ChannelSubscriber):
         self._ensure_listening()
         heartbeat = get_settings().sse_heartbeat_seconds
         wake = asyncio.Event()
-        self._streams.setdefault(stream.user_id, set()).add(wake)
+        self._streams.setdefault(stream.workspace_id, set()).add(wake)
         try:
             yield f"retry: {RECONNECT_MILLISECONDS}\n: connected\n\n".encode()
             while True:
@@ -100,8 +100,8 @@ class EventHub(ChannelSubscriber):
                 if not wake.is_set():
                     yield b": heartbeat\n\n"  # keeps proxies from closing; the next read is the fallback
         finally:
-            streams = self._streams.get(stream.user_id)
+            streams = self._streams.get(stream.workspace_id)
             if streams is not None:
                 streams.discard(wake)
                 if not streams:
-                    self._streams.pop(stream.user_id, None)
+                    self._streams.pop(stream.workspace_id, None)

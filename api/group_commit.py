@@ -22,6 +22,7 @@ from greenlight.dispatch import Dispatcher
 from greenlight.errors import DomainError
 from greenlight.models import Operation
 from greenlight.operations.submit import Submission, submit_many
+from greenlight.tenancy import Actor
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ MAX_GROUP = 64
 
 @dataclass
 class _Waiting:
-    user_id: str
+    actor: Actor
     submission: Submission
     future: asyncio.Future[Operation]
     loop: asyncio.AbstractEventLoop
@@ -53,10 +54,10 @@ class GroupCommit:
         # What the groups being recorded hold (personas, idempotency keys): see `_take`.
         self._busy: Counter[tuple[str, ...]] = Counter()
 
-    async def submit(self, user_id: str, submission: Submission) -> Operation:
+    async def submit(self, actor: Actor, submission: Submission) -> Operation:
         """Record (then enqueue) this submission with whatever else is waiting; its operation."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(user_id, submission, loop.create_future(), loop)
+        waiting = _Waiting(actor, submission, loop.create_future(), loop)
         self._arrived.append(waiting)  # no lock: the recorders hold theirs while they pick a group
         if loop not in self._wake_pending:
             self._wake_pending.add(loop)
@@ -127,7 +128,7 @@ class GroupCommit:
     def _record(self, group: list[_Waiting]) -> None:
         outcomes: list[Operation | BaseException]
         try:
-            recorded = submit_many([(w.user_id, w.submission) for w in group], self._dispatcher)
+            recorded = submit_many([(w.actor, w.submission) for w in group], self._dispatcher)
             outcomes = [r if isinstance(r, DomainError) else r[0] for r in recorded]
         except Exception as exc:  # the database is away: every request of the group fails alike
             outcomes = [exc] * len(group)
@@ -147,7 +148,7 @@ def _claims(waiting: _Waiting) -> list[tuple[str, ...]]:
     if submission.persona_id is not None:
         claims.append(("persona", submission.persona_id))
     if submission.idempotency_key is not None:
-        claims.append(("key", waiting.user_id, submission.idempotency_key))
+        claims.append(("key", waiting.actor.workspace_id, submission.idempotency_key))
     return claims
 
 

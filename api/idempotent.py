@@ -27,7 +27,8 @@ async def idempotent_change(
     *args: Any,
     current_secret: CurrentSecret | None = None,
 ) -> JSONResponse:
-    """Run ``work(session, user_id, *args)`` once per key; answer ``{data, errors: null}``.
+    """Run ``work(session, principal, *args)`` once per key (the workspace's keys); answer
+    ``{data, errors: null}``.
 
     An answer with a secret is stored without it; ``current_secret`` lets a replay give it again
     while it is still the resource's secret (greenlight/idempotency.py).
@@ -36,9 +37,7 @@ async def idempotent_change(
 
     def run() -> tuple[int, dict[str, Any]]:
         with unit_of_work() as session:
-            return _once(
-                session, principal.user_id, key, request_hash, status_code, current_secret, work, *args
-            )
+            return _once(session, principal, key, request_hash, status_code, current_secret, work, *args)
 
     status, answer = await run_in_threadpool(run)
     return JSONResponse(answer, status_code=status)
@@ -46,7 +45,7 @@ async def idempotent_change(
 
 def _once(
     session: Session,
-    user_id: str,
+    principal: Principal,
     key: str | None,
     request_hash: str,
     status_code: int,
@@ -54,9 +53,9 @@ def _once(
     work: Callable[..., Any],
     *args: Any,
 ) -> tuple[int, dict[str, Any]]:
-    stored = claim(session, user_id, key, request_hash)
+    stored = claim(session, principal, key, request_hash)
     if stored is not None:
         return stored.status_code, replayed_body(session, stored, current_secret)
-    answer = {"data": work(session, user_id, *args), "errors": None}
-    remember(session, user_id, key, status_code, answer)
+    answer = {"data": work(session, principal, *args), "errors": None}
+    remember(session, principal.workspace_id, key, status_code, answer)
     return status_code, answer

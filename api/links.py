@@ -2,7 +2,9 @@
 
 A client (or a stateful fuzzer) follows them from what creates a resource to what reads and
 changes it: a persona to its draft, versions, promotions, proposals and scheduled promotions; a
-webhook (created or listed) to its deliveries; every accepted change to its operation.
+webhook (created or listed) to its deliveries; every accepted change to its operation; a member
+added to their role and removal; a key created to its revocation (never a listed one: that could be
+the caller's own).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 PERSONA = "/v1/personas/{persona_id}"
 WEBHOOK = "/v1/webhooks/{webhook_id}"
 OPERATION = ("get", "/v1/operations/{operation_id}")
+MEMBER = "/v1/members/{user_id}"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,13 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
     ("post", "/v1/webhooks", "201"): _webhook_links(),
     # The oldest endpoint in the list has seen the most events: its deliveries lead to a redelivery.
     ("get", "/v1/webhooks", "200"): _webhook_links("/data/0"),
+    ("post", "/v1/members", "201"): [
+        Link("change_role", ("patch", MEMBER), {"user_id": "$response.body#/data/user_id"}),
+        Link("remove", ("delete", MEMBER), {"user_id": "$response.body#/data/user_id"}),
+    ],
+    ("post", "/v1/keys", "201"): [
+        Link("revoke", ("delete", "/v1/keys/{key_id}"), {"key_id": "$response.body#/data/id"})
+    ],
     ("get", f"{WEBHOOK}/deliveries", "200"): [
         Link(
             "redeliver",

@@ -13,7 +13,18 @@ from api.event_hub import EventHub
 from api.guard import RequestGuard
 from api.request_context import RequestContextMiddleware, bind_path_ids
 from api.responses import HealthStatus
-from api.routers import audit, drafts, events, lifecycle, operations, operator, personas, retell, webhooks
+from api.routers import (
+    audit,
+    drafts,
+    events,
+    lifecycle,
+    operations,
+    operator,
+    personas,
+    retell,
+    webhooks,
+    workspace,
+)
 from api.waiter import OperationWaiter
 from greenlight.logs import configure_logging
 
@@ -60,6 +71,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(audit.router)
+    app.include_router(workspace.router)
     install_console(app)
 
     @app.get("/healthz", tags=["operator"], summary="The process is alive", response_model=HealthStatus)

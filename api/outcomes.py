@@ -48,7 +48,7 @@ async def respond(
         return accepted(request, op)
 
     async def load() -> Operation:
-        return await in_transaction(get_operation, principal.user_id, op.id)
+        return await in_transaction(get_operation, principal.workspace_id, op.id)
 
     op = await waiter.wait(op.id, wait, load)
     if is_terminal(op):

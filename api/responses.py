@@ -297,6 +297,19 @@ NAMED_EXAMPLES: dict[str, dict[str, Any]] = {
         "scheduled_at is more than 366 days ahead",
         {"scheduled_at": "8562-01-01T00:00:00Z", "horizon_days": 366.0},
     ),
+    "already_a_member": error_example(
+        "ALREADY_A_MEMBER", "This user is already a member of the workspace", {"user_id": USER_ID}
+    ),
+    "last_admin": error_example(
+        "LAST_ADMIN",
+        "A workspace keeps at least one admin: make another member admin first",
+        {"user_id": USER_ID},
+    ),
+    "role_too_wide": error_example(
+        "ROLE_TOO_WIDE",
+        "A key's role cannot be wider than its member's (editor)",
+        {"role": "admin", "member_role": "editor"},
+    ),
     "too_many_failed_attempts": error_example(
         "TOO_MANY_FAILED_ATTEMPTS",
         "Too many failed authentication attempts from your address. Try again in 42 seconds.",
@@ -393,7 +406,9 @@ PromotionPageEnvelope = envelope_of(
     "notes, operation_id, proposal_id}], next_cursor}`, newest first.",
 )
 ProductionEnvelope = envelope_of(
-    "Production", dict[str, Any], "`{persona_id, user_id, version, resources}`: what agents run."
+    "Production",
+    dict[str, Any],
+    "`{persona_id, user_id, workspace_id, version, resources}`: what agents run.",
 )
 
 

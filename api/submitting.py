@@ -42,7 +42,7 @@ async def submit_for_persona(
     """404 at once for a persona (or what the kind checks) the caller cannot see; otherwise record
     and enqueue."""
     submission = kind.submission(payload, persona_id, idempotency_key)
-    return await group_commit.submit(principal.user_id, attributed(principal, submission))
+    return await group_commit.submit(principal, attributed(principal, submission))
 
 
 async def submit_promotion(
@@ -56,7 +56,7 @@ async def submit_promotion(
 ) -> tuple[Operation, bool]:
     """A promotion now, or (True) a schedule operation that will submit it at `run_at`."""
     submission, scheduled = now_or_at(kind, payload, persona_id, idempotency_key, run_at)
-    return await group_commit.submit(principal.user_id, attributed(principal, submission)), scheduled
+    return await group_commit.submit(principal, attributed(principal, submission)), scheduled
 
 
 async def submit_ack(
@@ -64,10 +64,10 @@ async def submit_ack(
 ) -> Operation:
     """Accept or reject a dormant proposal (see `request_ack`)."""
     payload = AckProposal(entry_id=entry_id, accept=accept, reason=reason, force=force)
-    request = await in_transaction(request_ack, principal.user_id, payload)
+    request = await in_transaction(request_ack, principal.workspace_id, payload)
     if isinstance(request, Operation):
         return request
-    return await group_commit.submit(principal.user_id, attributed(principal, request))
+    return await group_commit.submit(principal, attributed(principal, request))
 
 
 def schedule_or(

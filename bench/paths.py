@@ -57,7 +57,7 @@ def measure(count: int, profile: str | None) -> None:
     from bench import seed
     from greenlight import kinds, migrate
     from greenlight.db import get_engine, unit_of_work
-    from greenlight.keys import authenticate
+    from greenlight.keys import Principal, authenticate
     from greenlight.locking import PersonaLock
     from greenlight.operations.engine import Engine
     from greenlight.operations.submit import Submission, submit_many
@@ -71,19 +71,19 @@ def measure(count: int, profile: str | None) -> None:
     for steps in (accept, drain):
         event.listen(get_engine(), "before_cursor_execute", steps.count)
 
-    def authenticated() -> str:
+    def authenticated() -> Principal:
         with unit_of_work() as session:
-            return authenticate(session, user.key).user_id
+            return authenticate(session, user.key)
 
     def accept_one(i: int) -> str:
         persona = personas[i % len(personas)]
-        user_id = accept.run("authenticate (own transaction)", authenticated)
+        principal = accept.run("authenticate (own transaction)", authenticated)
         submission = Submission(kind=kinds.PERSONA_PROMOTE.name, payload={}, persona_id=persona)
         # A group of one (the API records whatever arrived together in one transaction).
         recorded = accept.run(
             "check owner + record + enqueue (one transaction)",
             submit_many,
-            [(user_id, submission)],
+            [(principal, submission)],
             dispatcher,
         )
         outcome = recorded[0]

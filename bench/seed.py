@@ -29,7 +29,7 @@ PERSONAS, VERSIONS, PROMOTIONS = (
     Base.metadata.tables[name] for name in ("personas", "persona_versions", "promotions")
 )
 PROMOTION_COLUMNS = (
-    "id", "persona_id", "user_id", "version_id", "version_number", "previous_version_id",
+    "id", "persona_id", "workspace_id", "user_id", "version_id", "version_number", "previous_version_id",
     "previous_version_number", "promoted_by", "promoted_at",
 )  # fmt: skip
 
@@ -62,7 +62,7 @@ def make_personas(user: User, count: int, prefix: str) -> list[str]:
             "orchestration_prompt": "Help.",
         }
         op = submit_inline(
-            kinds.REGISTRY, user.id, Submission(kind=kinds.PERSONA_CREATE.name, payload=payload)
+            kinds.REGISTRY, user.principal, Submission(kind=kinds.PERSONA_CREATE.name, payload=payload)
         )
         ids.append(op.persona_id)
     return ids
@@ -81,7 +81,8 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]
 
 def _persona_row(user: User, persona_id: str, name: str, at: datetime, **fields: Any) -> dict[str, Any]:
     return {
-        "id": persona_id, "user_id": user.id, "name": name, "tags": [], "created_at": at, "updated_at": at,
+        "id": persona_id, "workspace_id": user.principal.workspace_id, "user_id": user.id,
+        "name": name, "tags": [], "created_at": at, "updated_at": at,
         "deleted_at": None, "revision": 0, "last_version_number": 0, "last_event_seq": 0,
         "current_production_version_id": None, "current_draft_version_id": None, **fields,
     }  # fmt: skip
@@ -113,7 +114,8 @@ def persona_with_versions(user: User, versions: int) -> str:
 
     def promotion(k: int) -> dict[str, Any]:
         return {
-            "id": new_id(), "persona_id": persona_id, "user_id": user.id, "version_id": ids[k - 1],
+            "id": new_id(), "persona_id": persona_id, "workspace_id": user.principal.workspace_id,
+            "user_id": user.id, "version_id": ids[k - 1],
             "version_number": k, "previous_version_id": ids[k - 2] if k > 1 else None,
             "previous_version_number": k - 1 if k > 1 else None, "promoted_by": user.id, "promoted_at": at(k),
         }  # fmt: skip

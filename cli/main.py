@@ -46,33 +46,49 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--user", "user_name", required=True, help="User the key belongs to (created if new).")
 @click.option(
+    "--workspace",
+    default=None,
+    help="Workspace (by name) the key acts in, created if new (its creator becomes its admin); the user "
+    "joins it if not a member. Default: the user's own workspace (created, the user its admin).",
+)
+@click.option(
     "--role",
     type=click.Choice([role.value for role in Role]),
     default=None,
-    help="A narrower role for this key than its user's (e.g. proposer for an agent's key).",
+    help="A narrower role for this key than its user's (e.g. proposer for an agent's key); with "
+    "--workspace, the role the user joins with (default viewer).",
 )
-def keys_create(user_name: str, role: str | None) -> None:
+def keys_create(user_name: str, workspace: str | None, role: str | None) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
     with unit_of_work() as session:
-        key, raw = keys_service.create_key(session, user_name, Role(role) if role else None)
-        key_id = key.id
+        key, raw = keys_service.create_key(session, user_name, Role(role) if role else None, workspace)
+        key_id, workspace_id = key.id, key.workspace_id
     click.echo(raw)
-    click.echo(f"key id {key_id} for user {user_name}", err=True)
+    click.echo(f"key id {key_id} for user {user_name} in workspace {workspace or workspace_id}", err=True)
 
 
 @keys.command("list")
 @click.option("--user", "user_name", default=None, help="Only this user's keys.")
-def keys_list(user_name: str | None) -> None:
-    """List keys: id, prefix, user, created and revoked times (never the key itself)."""
+@click.option("--workspace", default=None, help="Only this workspace's keys (by name).")
+def keys_list(user_name: str | None, workspace: str | None) -> None:
+    """List keys: id, prefix, user, workspace, role, created and revoked times (never the key itself)."""
     with unit_of_work() as session:
         rows: list[list[Any]] = [
-            [key.id, key.prefix + "…", user.name, timestamp(key.created_at), timestamp(key.revoked_at) or "-"]
-            for key, user in keys_service.list_keys(session, user_name)
+            [
+                key.id,
+                key.prefix + "…",
+                user.name,
+                found.name,
+                key.role or "-",
+                timestamp(key.created_at),
+                timestamp(key.revoked_at) or "-",
+            ]
+            for key, user, found in keys_service.list_keys(session, user_name, workspace)
         ]
     if not rows:
         click.echo("no keys", err=True)
         return
-    click.echo(table(["ID", "PREFIX", "USER", "CREATED", "REVOKED"], rows))
+    click.echo(table(["ID", "PREFIX", "USER", "WORKSPACE", "ROLE", "CREATED", "REVOKED"], rows))
 
 
 @keys.command("revoke")

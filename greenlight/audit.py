@@ -111,9 +111,8 @@ def record(
 
 
 def operation_workspace(op: Operation) -> str:
-    """The workspace an operation belongs to. Until workspaces are the tenant, each user is a
-    workspace of one whose id is the user's (``Principal.workspace_id``)."""
-    return op.user_id
+    """The workspace an operation belongs to."""
+    return op.workspace_id
 
 
 def operation_settled(

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from greenlight.errors import IdempotencyKeyReused, InvalidRequest
 from greenlight.models.idempotency import IdempotencyRecord
-from greenlight.tenancy import owned_by
+from greenlight.tenancy import Actor, owned_by
 from greenlight.upsert import insert_missing
 
 MAX_KEY_LENGTH = 255
 SECRET_FIELD = "secret"
+# Answered once and never again, a replay included: a new API key (only its hash is kept anywhere).
+ANSWERED_ONCE_FIELD = "api_key"
 # Beside data and errors in a stored body, never in an answer.
 _WITHHELD = "withheld_secret_sha256"
 
@@ -65,7 +67,7 @@ def reuse_refusal(
     return IdempotencyKeyReused("This Idempotency-Key was already used with a different request", details)
 
 
-def claim(session: Session, user_id: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
+def claim(session: Session, actor: Actor, key: str | None, request_hash: str) -> IdempotencyRecord | None:
     """Take the key for this request, as the first write of its transaction; or, when an earlier
     request holds it, that request's stored answer (422 if it was a different request).
 
@@ -79,13 +81,22 @@ def claim(session: Session, user_id: str, key: str | None, request_hash: str) ->
     claimed = insert_missing(
         session,
         IdempotencyRecord,
-        {"user_id": user_id, "key": key, "request_hash": request_hash, "status_code": 0, "body": {}},
-        ("user_id", "key"),
+        {
+            "workspace_id": actor.workspace_id,
+            "user_id": actor.user_id,
+            "key": key,
+            "request_hash": request_hash,
+            "status_code": 0,
+            "body": {},
+        },
+        ("workspace_id", "key"),
     )
     if claimed:
         return None
     record = session.scalar(
-        select(IdempotencyRecord).where(owned_by(IdempotencyRecord, user_id), IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            owned_by(IdempotencyRecord, actor.workspace_id), IdempotencyRecord.key == key
+        )
     )
     assert record is not None  # the holder the claim waited for committed it
     refusal = reuse_refusal(record.key, record.request_hash, request_hash)
@@ -94,20 +105,26 @@ def claim(session: Session, user_id: str, key: str | None, request_hash: str) ->
     return record
 
 
-def remember(session: Session, user_id: str, key: str | None, status_code: int, body: dict[str, Any]) -> None:
+def remember(
+    session: Session, workspace_id: str, key: str | None, status_code: int, body: dict[str, Any]
+) -> None:
     """Store the answer in the claimed row, in the same transaction as the change: both happen, or
     neither (a refusal rolls the claim back too, so a retry tries again)."""
     if key is not None:
         session.execute(
             update(IdempotencyRecord)
-            .where(owned_by(IdempotencyRecord, user_id), IdempotencyRecord.key == key)
+            .where(owned_by(IdempotencyRecord, workspace_id), IdempotencyRecord.key == key)
             .values(status_code=status_code, body=withhold_secret(body))
         )
 
 
 def withhold_secret(body: dict[str, Any]) -> dict[str, Any]:
-    """The body as it may be stored: ``data.secret`` null, its SHA-256 kept beside."""
+    """The body as it may be stored: ``data.secret`` null, its SHA-256 kept beside; ``data.api_key``
+    null."""
     data = body.get("data")
+    if isinstance(data, dict) and data.get(ANSWERED_ONCE_FIELD) is not None:
+        data = {**data, ANSWERED_ONCE_FIELD: None}
+        body = {**body, "data": data}
     if not isinstance(data, dict) or not isinstance(data.get(SECRET_FIELD), str):
         return body
     return {**body, "data": {**data, SECRET_FIELD: None}, _WITHHELD: _digest(data[SECRET_FIELD])}
@@ -121,7 +138,7 @@ def replayed_body(
     digest = body.pop(_WITHHELD, None)
     if digest is None or current is None:
         return body
-    secret = current(session, record.user_id, body["data"])
+    secret = current(session, record.workspace_id, body["data"])
     if secret is not None and hmac.compare_digest(_digest(secret), digest):
         body["data"] = {**body["data"], SECRET_FIELD: secret}
     return body

@@ -18,19 +18,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
 from greenlight import audit
-from greenlight.access import Permission, Role, allowed, require
+from greenlight.access import Permission, Role, allowed, require, within
 from greenlight.audit import Actor, AuditAction
 from greenlight.clock import utcnow
-from greenlight.errors import NotFound, Unauthorized
-from greenlight.models import ApiKey, User
+from greenlight.errors import NotFound, Unauthorized, Unprocessable
+from greenlight.models import ApiKey, User, Workspace, WorkspaceMember
 from greenlight.redis_client import get_redis, key
 from greenlight.settings import get_settings
 from greenlight.tracked_cache import CacheUnavailable, TrackedCache
-from greenlight.upsert import insert_missing
+from greenlight.workspaces import ensure_member, get_or_create_user, own_workspace, workspace_named
 
 log = logging.getLogger(__name__)
 
@@ -71,31 +71,76 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def get_or_create_user(session: Session, name: str) -> User:
-    """The user of this name, created if new, even by two callers at once (greenlight/upsert.py)."""
-    insert_missing(session, User, {"name": name}, ("name",))
-    user = session.scalar(select(User).where(User.name == name))
-    assert user is not None  # inserted above, or by the transaction the insert waited for
-    return user
+class RoleTooWide(Unprocessable):
+    code = "ROLE_TOO_WIDE"
+
+    def __init__(self, role: Role, member_role: Role) -> None:
+        super().__init__(
+            f"A key's role cannot be wider than its member's ({member_role})",
+            {"role": str(role), "member_role": str(member_role)},
+        )
 
 
-def create_key(session: Session, user_name: str, role: Role | None = None) -> tuple[ApiKey, str]:
-    """Create a key for the user (creating the user if new); the plaintext is returned only here.
+def issue_key(
+    session: Session, member: WorkspaceMember, role: Role | None = None, name: str | None = None
+) -> tuple[ApiKey, str]:
+    """A new key of a member in their workspace; the plaintext is returned only here.
 
-    ``role`` narrows what the key may do below its member's role (an agent's key that only proposes)."""
-    user = get_or_create_user(session, user_name)
+    ``role`` narrows what the key may do below its member's role (an agent's key that only
+    proposes); a wider one is refused (422 ``ROLE_TOO_WIDE``)."""
+    member_role = Role(member.role)
+    if role is not None and not within(role, member_role):
+        raise RoleTooWide(role, member_role)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(user_id=user.id, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw), role=role)
+    key = ApiKey(
+        user_id=member.user_id,
+        workspace_id=member.workspace_id,
+        name=name,
+        prefix=raw[:PREFIX_LENGTH],
+        key_hash=hash_key(raw),
+        role=role,
+    )
     session.add(key)
     session.flush()
     return key, raw
 
 
-def list_keys(session: Session, user_name: str | None = None) -> list[tuple[ApiKey, User]]:
-    query = select(ApiKey, User).join(User, User.id == ApiKey.user_id).order_by(ApiKey.created_at)
+def create_key(
+    session: Session, user_name: str, role: Role | None = None, workspace: str | None = None
+) -> tuple[ApiKey, str]:
+    """A key for the user (created if new), the command line's way; the plaintext is returned only here.
+
+    Without ``workspace``: in the user's own workspace (created, the user its admin, if missing),
+    ``role`` narrowing the key. With ``workspace`` (a name): the user is made a member if not one
+    (``role``, or admin of a workspace this call creates) and the key acts with the member's role;
+    for a member already, ``role`` narrows the key."""
+    user = get_or_create_user(session, user_name)
+    if workspace is None:
+        member = ensure_member(session, own_workspace(session, user).id, user.id, Role.ADMIN)
+        return issue_key(session, member, role)
+    found, created = workspace_named(session, workspace)
+    joined_as = Role.ADMIN if created else (role or Role.VIEWER)
+    member = ensure_member(session, found.id, user.id, joined_as)
+    narrower = None if created or Role(member.role) == role else role
+    return issue_key(session, member, narrower)
+
+
+def list_keys(
+    session: Session, user_name: str | None = None, workspace: str | None = None
+) -> list[tuple[ApiKey, User, Workspace]]:
+    """Every key (the command line's view), with its user and workspace; optionally only a user's,
+    or a workspace's (by name)."""
+    query = (
+        select(ApiKey, User, Workspace)
+        .join(User, User.id == ApiKey.user_id)
+        .join(Workspace, Workspace.id == ApiKey.workspace_id)
+        .order_by(ApiKey.created_at)
+    )
     if user_name is not None:
         query = query.where(User.name == user_name)
-    return [(key, user) for key, user in session.execute(query).all()]
+    if workspace is not None:
+        query = query.where(Workspace.name == workspace)
+    return [(key, user, found) for key, user, found in session.execute(query).all()]
 
 
 def revoke_key(session: Session, key_id_or_prefix: str, actor: Actor | None = None) -> ApiKey:
@@ -142,41 +187,51 @@ def parse_authorization(header: str | None) -> str:
     return value
 
 
+def _with_member() -> Select[ApiKey, User, WorkspaceMember]:
+    """A key with its user and the user's membership of the key's workspace: a key whose user is no
+    longer a member finds no row, and is refused like a wrong one."""
+    return (
+        select(ApiKey, User, WorkspaceMember)
+        .join(User, User.id == ApiKey.user_id)
+        .join(
+            WorkspaceMember,
+            (WorkspaceMember.workspace_id == ApiKey.workspace_id)
+            & (WorkspaceMember.user_id == ApiKey.user_id),
+        )
+    )
+
+
 def authenticate(session: Session, header: str | None) -> Principal:
     raw = parse_authorization(header)
     digest = hash_key(raw)
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
-    ).first()
+    row = session.execute(_with_member().where(ApiKey.key_hash == digest)).first()
     # compare_digest keeps the final check constant-time even though the lookup is by index.
     if row is None or not hmac.compare_digest(row[0].key_hash, digest) or row[0].revoked_at is not None:
         raise Unauthorized("API key is missing or invalid.")
-    key, user = row
-    return _principal(key, user)
+    key, user, member = row
+    return _principal(key, user, member)
 
 
-def _principal(key: ApiKey, user: User) -> Principal:
-    # Until workspaces: each user is the admin of a workspace of one, with the user's id.
+def _principal(key: ApiKey, user: User, member: WorkspaceMember) -> Principal:
+    """The member's role is read at every check (a demotion narrows every key they hold at once)."""
     return Principal(
         user_id=user.id,
         user_name=user.name,
         key_id=key.id,
-        workspace_id=user.id,
-        role=Role.ADMIN,
+        workspace_id=key.workspace_id,
+        role=Role(member.role),
         key_role=Role(key.role) if key.role else None,
     )
 
 
 def principal_of_key(session: Session, key_id: str) -> Principal:
     """The principal of a key known by id (a console session holds the id, never the key); a key
-    revoked since is refused like a wrong one."""
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.id == key_id)
-    ).first()
+    revoked since, or whose user has left the workspace, is refused like a wrong one."""
+    row = session.execute(_with_member().where(ApiKey.id == key_id)).first()
     if row is None or row[0].revoked_at is not None:
         raise Unauthorized("API key is missing or invalid.")
-    key, user = row
-    return _principal(key, user)
+    key, user, member = row
+    return _principal(key, user, member)
 
 
 class PrincipalCache:

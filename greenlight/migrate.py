@@ -26,8 +26,9 @@ def upgrade(revision: str = "head") -> None:
     from greenlight.drafts.catalogue import ensure_catalogue
 
     command.upgrade(alembic_config(), revision)
-    with unit_of_work() as session:
-        ensure_catalogue(session)
+    if revision in ("head", head_revision()):  # the catalogue's rows are written in the newest schema
+        with unit_of_work() as session:
+            ensure_catalogue(session)
 
 
 @lru_cache(maxsize=1)

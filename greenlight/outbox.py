@@ -24,6 +24,7 @@ def event_rows(persona: Persona, events: Sequence[Pending]) -> list[dict[str, An
     return [
         {
             "id": new_id(),
+            "workspace_id": persona.workspace_id,
             "user_id": persona.user_id,
             "persona_id": persona.id,
             "persona_seq": seq,

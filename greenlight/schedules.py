@@ -59,9 +59,12 @@ def create_schedule(
     payload: dict[str, Any],
     run_at: datetime,
     operation_id: str,
+    user_id: str,
 ) -> ScheduledPromotion:
+    """A promotion to submit when due, on behalf of ``user_id`` (the member who scheduled it)."""
     schedule = ScheduledPromotion(
-        user_id=persona.user_id,
+        workspace_id=persona.workspace_id,
+        user_id=user_id,
         persona_id=persona.id,
         kind=kind,
         payload=payload,

@@ -206,7 +206,7 @@ async def personas(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     size = get_settings().console_page_size
-    context = await in_transaction(views.personas_page, user.user_id, q.strip(), page, size)
+    context = await in_transaction(views.personas_page, user.principal.workspace_id, q.strip(), page, size)
     return await render(request, "personas.html", {**context, "title": "Personas"})
 
 
@@ -216,7 +216,7 @@ async def _operation(user: ConsoleUser, persona_id: str, op: str | None) -> dict
     if not op:
         return None
     try:
-        return await in_transaction(views.operation_status, user.user_id, op, persona_id)
+        return await in_transaction(views.operation_status, user.principal.workspace_id, op, persona_id)
     except NotFound:
         return None
 
@@ -243,7 +243,7 @@ async def persona_versions(
     request: Request, persona_id: str, user: CurrentUser, op: OperationParam = None
 ) -> Response:
     operation = await _operation(user, persona_id, op)
-    context = await in_transaction(views.versions_tab, user.user_id, persona_id)
+    context = await in_transaction(views.versions_tab, user.principal.workspace_id, persona_id)
     return await _persona_render(request, "versions", context, operation)
 
 
@@ -257,7 +257,7 @@ async def persona_compare(
     op: OperationParam = None,
 ) -> Response:
     operation = await _operation(user, persona_id, op)
-    context = await in_transaction(views.compare_tab, user.user_id, persona_id, a, b)
+    context = await in_transaction(views.compare_tab, user.principal.workspace_id, persona_id, a, b)
     return await _persona_render(request, "compare", context, operation)
 
 
@@ -295,7 +295,7 @@ async def persona_history(
         cursor=cursor or None,
     )
     operation = await _operation(user, persona_id, op)
-    context = await in_transaction(views.history_tab, user.user_id, persona_id, query)
+    context = await in_transaction(views.history_tab, user.principal.workspace_id, persona_id, query)
     filters = {"by": by, "from": since.strip(), "to": until.strip(), "limit": limit}
     context |= {
         "filters": filters,
@@ -317,7 +317,7 @@ async def persona_proposals(
     request: Request, persona_id: str, user: CurrentUser, op: OperationParam = None
 ) -> Response:
     operation = await _operation(user, persona_id, op)
-    context = await in_transaction(views.proposals_tab, user.user_id, persona_id)
+    context = await in_transaction(views.proposals_tab, user.principal.workspace_id, persona_id)
     return await _persona_render(request, "proposals", context, operation)
 
 
@@ -400,7 +400,7 @@ async def _decide(
     force: bool,
 ) -> Response:
     user.principal.require(Permission.REVIEW)
-    await in_transaction(views.proposal_persona, user.user_id, persona_id, entry_id)
+    await in_transaction(views.proposal_persona, user.principal.workspace_id, persona_id, entry_id)
 
     async def submit() -> Operation | dict[str, Any]:
         return await submit_ack(user.principal, entry_id, accept, reason.strip() or None, force)
@@ -436,7 +436,7 @@ def _event(view: dict[str, Any]) -> bytes:
 
 
 async def _progress(
-    request: Request, waiter: OperationWaiter, user_id: str, operation_id: str, first: dict[str, Any]
+    request: Request, waiter: OperationWaiter, workspace_id: str, operation_id: str, first: dict[str, Any]
 ) -> AsyncIterator[bytes]:
     """The operation's state now and at every change, until it finishes (then the stream ends)."""
     loop = asyncio.get_running_loop()
@@ -448,13 +448,13 @@ async def _progress(
         return
 
     async def load() -> Operation:
-        return await in_transaction(get_operation, user_id, operation_id)
+        return await in_transaction(get_operation, workspace_id, operation_id)
 
     while loop.time() < deadline and not await request.is_disconnected():
         # Wakes at once when a worker announces the outcome; otherwise re-reads after the slice.
         op = await waiter.wait(operation_id, PROGRESS_SLICE_SECONDS, load)
         if op.status != status or is_terminal(op):
-            view = await in_transaction(views.operation_status, user_id, operation_id)
+            view = await in_transaction(views.operation_status, workspace_id, operation_id)
             assert view is not None
             yield _event(view)
             status = view["status"]
@@ -464,11 +464,11 @@ async def _progress(
 
 @router.get("/operations/{operation_id}/events")
 async def operation_events(request: Request, operation_id: str, user: CurrentUser) -> StreamingResponse:
-    first = await in_transaction(views.operation_status, user.user_id, operation_id)
+    first = await in_transaction(views.operation_status, user.principal.workspace_id, operation_id)
     assert first is not None
     waiter: OperationWaiter = request.app.state.waiter
     return StreamingResponse(
-        _progress(request, waiter, user.user_id, operation_id, first),
+        _progress(request, waiter, user.principal.workspace_id, operation_id, first),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )

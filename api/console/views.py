@@ -144,8 +144,8 @@ def compared_cells(comparison: Comparison) -> tuple[dict[str, Any], dict[str, An
 # --- personas ----------------------------------------------------------------------------------
 
 
-def personas_page(session: Session, user_id: str, search: str, page: int, size: int) -> dict[str, Any]:
-    rows, total = list_personas(session, user_id, search, limit=size, offset=(page - 1) * size)
+def personas_page(session: Session, workspace_id: str, search: str, page: int, size: int) -> dict[str, Any]:
+    rows, total = list_personas(session, workspace_id, search, limit=size, offset=(page - 1) * size)
     return {
         "rows": [
             {
@@ -188,9 +188,9 @@ class PersonaPage:
         return next((v for v in self.versions if v.id == version_id), None) if version_id else None
 
 
-def persona_page(session: Session, user_id: str, persona_id: str) -> PersonaPage:
+def persona_page(session: Session, workspace_id: str, persona_id: str) -> PersonaPage:
     """What every tab of a persona shows: its header, versions, and the dormant proposal count."""
-    persona = get_owned_persona(session, user_id, persona_id)
+    persona = get_owned_persona(session, workspace_id, persona_id)
     versions = list_versions(session, persona)
     names = user_names(session, [v.promoted_by for v in versions])
     rows = [_version_row(v, names) for v in reversed(versions)]
@@ -224,16 +224,16 @@ def _contents(session: Session, version: PersonaVersion) -> list[dict[str, Any]]
     ]
 
 
-def versions_tab(session: Session, user_id: str, persona_id: str) -> dict[str, Any]:
-    page = persona_page(session, user_id, persona_id)
+def versions_tab(session: Session, workspace_id: str, persona_id: str) -> dict[str, Any]:
+    page = persona_page(session, workspace_id, persona_id)
     draft = page.version(page.persona.current_draft_version_id)
     return {**page.context, "draft_contents": _contents(session, draft) if draft else []}
 
 
 def compare_tab(
-    session: Session, user_id: str, persona_id: str, a: int | None, b: int | None
+    session: Session, workspace_id: str, persona_id: str, a: int | None, b: int | None
 ) -> dict[str, Any]:
-    page = persona_page(session, user_id, persona_id)
+    page = persona_page(session, workspace_id, persona_id)
     numbers = [v.version_number for v in page.versions]
     production = page.version(page.persona.current_production_version_id)
     draft = page.version(page.persona.current_draft_version_id)
@@ -258,9 +258,9 @@ def compare_tab(
 
 
 def history_tab(
-    session: Session, user_id: str, persona_id: str, query: history.HistoryQuery
+    session: Session, workspace_id: str, persona_id: str, query: history.HistoryQuery
 ) -> dict[str, Any]:
-    page = persona_page(session, user_id, persona_id)
+    page = persona_page(session, workspace_id, persona_id)
     rows, next_cursor = history.list_promotions(session, page.persona, query)
     names = user_names(session, [row.promoted_by for row in rows])
     status_now = {v.id: v.status for v in page.versions}
@@ -303,8 +303,8 @@ def _proposal(session: Session, persona: Persona, entry: Any, names: dict[str, s
     }
 
 
-def proposals_tab(session: Session, user_id: str, persona_id: str) -> dict[str, Any]:
-    page = persona_page(session, user_id, persona_id)
+def proposals_tab(session: Session, workspace_id: str, persona_id: str) -> dict[str, Any]:
+    page = persona_page(session, workspace_id, persona_id)
     entries = drafts.list_proposals(session, page.persona)
     names = user_names(session, [entry.decided_by for entry in entries])
     dormant = [e for e in entries if e.status == EntryStatus.DORMANT.value]
@@ -382,18 +382,18 @@ def describe_operation(session: Session, op: Operation) -> dict[str, Any]:
 
 
 def operation_status(
-    session: Session, user_id: str, operation_id: str, persona_id: str | None = None
+    session: Session, workspace_id: str, operation_id: str, persona_id: str | None = None
 ) -> dict[str, Any] | None:
     """The user's operation in words; None when it is about another persona than the page's."""
-    op = get_operation(session, user_id, operation_id)
+    op = get_operation(session, workspace_id, operation_id)
     if persona_id is not None and op.persona_id != persona_id:
         return None
     return describe_operation(session, op)
 
 
-def proposal_persona(session: Session, user_id: str, persona_id: str, entry_id: str) -> None:
+def proposal_persona(session: Session, workspace_id: str, persona_id: str, entry_id: str) -> None:
     """404 unless the entry is a proposal of this persona of the user's."""
-    get_owned_persona(session, user_id, persona_id)
-    entry = drafts.get_entry(session, user_id, entry_id)
+    get_owned_persona(session, workspace_id, persona_id)
+    entry = drafts.get_entry(session, workspace_id, entry_id)
     if entry.persona_id != persona_id or not entry.soft:
         raise NotFound("No draft entry with that idempotency_key", {"idempotency_key": entry_id})

@@ -32,7 +32,7 @@ def _cached_answer(scope: Scope, persona_id: str) -> Response | None:
     principal = known_principal(headers.get(b"authorization"), scope_client(scope), Permission.READ)
     if principal is None:
         return None
-    response = cached_production_answer(principal.user_id, persona_id, headers.get(b"if-none-match"))
+    response = cached_production_answer(principal.workspace_id, persona_id, headers.get(b"if-none-match"))
     if response is not None:
         logs.bind(persona_id=persona_id)
     return response

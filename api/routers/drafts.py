@@ -50,12 +50,12 @@ async def _patch(
 ) -> tuple[Operation, bool]:
     identity = body.model_dump(exclude_none=True)
     submission, inline = await in_transaction(
-        request_patch, principal.user_id, body.draft_id, bool(body.soft), body.change_fields(), identity, key
+        request_patch, principal, body.draft_id, bool(body.soft), body.change_fields(), identity, key
     )
     submission = attributed(principal, submission)
     if inline:
-        return await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission), True
-    return await run_in_threadpool(submit, principal.user_id, submission, dispatcher), False
+        return await run_in_threadpool(submit_inline, REGISTRY, principal, submission), True
+    return await run_in_threadpool(submit, principal, submission, dispatcher), False
 
 
 async def _ack(body: PatchPersonaDraftApiRequest, principal: Principal) -> Operation:
@@ -105,8 +105,8 @@ async def patch_persona_draft(
     return await respond(request, principal, op, wait, _draft_answer, waiter)
 
 
-def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]:
-    version = drafts.owned_draft(session, user_id, draft_id)
+def _form_state(session: Session, workspace_id: str, draft_id: str) -> dict[str, Any]:
+    version = drafts.owned_draft(session, workspace_id, draft_id)
     return {"success": True, "draft_id": version.id, "form_state": connections.hydrate(session, version)}
 
 
@@ -117,7 +117,7 @@ def _form_state(session: Session, user_id: str, draft_id: str) -> dict[str, Any]
     responses=draft_error_responses(401, 404, 422, 500),
 )
 async def read_persona_draft(draft_id: str, principal: Reader) -> Response:
-    return JSONResponse(await in_transaction(_form_state, principal.user_id, draft_id))
+    return JSONResponse(await in_transaction(_form_state, principal.workspace_id, draft_id))
 
 
 @router.get(
@@ -130,8 +130,10 @@ async def flag_catalogue(principal: Reader) -> Response:
     return JSONResponse({"success": True, "flags": catalogue.all_options()})
 
 
-def _proposals(session: Session, user_id: str, persona_id: str, status: str | None) -> list[dict[str, Any]]:
-    persona = get_owned_persona(session, user_id, persona_id)
+def _proposals(
+    session: Session, workspace_id: str, persona_id: str, status: str | None
+) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, workspace_id, persona_id)
     return [drafts.entry_to_dict(entry) for entry in drafts.list_proposals(session, persona, status)]
 
 
@@ -146,4 +148,4 @@ async def proposals(
     principal: Reader,
     status: Annotated[str | None, Query(pattern="^(dormant|accepted|rejected|expired)$")] = None,
 ) -> Response:
-    return envelope(await in_transaction(_proposals, principal.user_id, persona_id, status))
+    return envelope(await in_transaction(_proposals, principal.workspace_id, persona_id, status))

@@ -52,7 +52,7 @@ async def stream_events(
     ] = None,
 ) -> StreamingResponse:
     after = parse_position(last_event_id if last_event_id is not None else last_event_id_query)
-    stream = await in_transaction(make_filter, principal.user_id, persona_id, type)
+    stream = await in_transaction(make_filter, principal.workspace_id, persona_id, type)
     if after is None:  # no resume point: events from now on
         after = await in_transaction(stream_head)
     hub: EventHub = request.app.state.event_hub

@@ -67,8 +67,8 @@ router = APIRouter(prefix="/v1/personas/{persona_id}", tags=["promotion"])
 VersionNumber = Annotated[int, Path(ge=0, le=MAX_VERSION_NUMBER, description="Version number")]
 
 
-def _version(session: Session, user_id: str, persona_id: str, number: int) -> dict[str, Any]:
-    return version_to_dict(get_version(session, get_owned_persona(session, user_id, persona_id), number))
+def _version(session: Session, workspace_id: str, persona_id: str, number: int) -> dict[str, Any]:
+    return version_to_dict(get_version(session, get_owned_persona(session, workspace_id, persona_id), number))
 
 
 @router.get(
@@ -78,7 +78,7 @@ def _version(session: Session, user_id: str, persona_id: str, number: int) -> di
     responses=READ_ERRORS,
 )
 async def read_version(persona_id: str, number: VersionNumber, principal: Reader) -> Response:
-    return envelope(await in_transaction(_version, principal.user_id, persona_id, number))
+    return envelope(await in_transaction(_version, principal.workspace_id, persona_id, number))
 
 
 @router.post(
@@ -130,8 +130,10 @@ async def unarchive(
     return await respond(request, principal, op, wait, lambda result: envelope(result.get("version")), waiter)
 
 
-def _history(session: Session, user_id: str, persona_id: str, query: history.HistoryQuery) -> dict[str, Any]:
-    persona = get_owned_persona(session, user_id, persona_id)
+def _history(
+    session: Session, workspace_id: str, persona_id: str, query: history.HistoryQuery
+) -> dict[str, Any]:
+    persona = get_owned_persona(session, workspace_id, persona_id)
     rows, next_cursor = history.list_promotions(session, persona, query)
     return {"items": [history.promotion_to_dict(row) for row in rows], "next_cursor": next_cursor}
 
@@ -158,7 +160,7 @@ async def promotions(
     query = history.HistoryQuery(
         promoted_by=promoted_by, since=since, until=until, limit=limit, cursor=cursor
     )
-    return envelope(await in_transaction(_history, principal.user_id, persona_id, query))
+    return envelope(await in_transaction(_history, principal.workspace_id, persona_id, query))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -176,24 +178,26 @@ def _copy_response(copy: ProductionCopy, if_none_match: str | None) -> Response:
     )
 
 
-def cached_production_answer(user_id: str, persona_id: str, if_none_match: str | None) -> Response | None:
+def cached_production_answer(
+    workspace_id: str, persona_id: str, if_none_match: str | None
+) -> Response | None:
     """The answer from this process's valid copy of the persona's production, if it holds one (also
     given ahead of routing: api/fast/production_read.py); 304 when the caller holds its ETag."""
-    copy = cached_production(user_id, persona_id)
+    copy = cached_production(workspace_id, persona_id)
     return None if copy is None else _copy_response(copy, if_none_match)
 
 
 def _production_at(
-    session: Session, user_id: str, persona_id: str, at: datetime
+    session: Session, workspace_id: str, persona_id: str, at: datetime
 ) -> tuple[str, dict[str, Any]]:
-    persona = get_owned_persona(session, user_id, persona_id)
+    persona = get_owned_persona(session, workspace_id, persona_id)
     version = history.production_at(session, persona, at)
     return etag_of(version.id), production_body(session, persona, version)
 
 
-def _production_now(user_id: str, persona_id: str) -> tuple[str, dict[str, Any]]:
+def _production_now(workspace_id: str, persona_id: str) -> tuple[str, dict[str, Any]]:
     with unit_of_work() as session:
-        found = read_production(session, ProductionCache(get_redis()), user_id, persona_id)
+        found = read_production(session, ProductionCache(get_redis()), workspace_id, persona_id)
     if found is None:
         raise NotFound(
             "The persona has no production version", {"persona_id": persona_id}, code="NO_PRODUCTION_VERSION"
@@ -216,20 +220,20 @@ async def production(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     if at is None:
-        cached = cached_production_answer(principal.user_id, persona_id, if_none_match)
+        cached = cached_production_answer(principal.workspace_id, persona_id, if_none_match)
         if cached is not None:
             return cached
     if at is not None:
-        etag, body = await in_transaction(_production_at, principal.user_id, persona_id, at)
+        etag, body = await in_transaction(_production_at, principal.workspace_id, persona_id, at)
     else:
-        etag, body = await run_in_threadpool(_production_now, principal.user_id, persona_id)
+        etag, body = await run_in_threadpool(_production_now, principal.workspace_id, persona_id)
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
     return envelope(body, headers={"ETag": etag, "Cache-Control": "no-cache"})
 
 
-def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> dict[str, Any]:
-    persona = get_owned_persona(session, user_id, persona_id)
+def _diff(session: Session, workspace_id: str, persona_id: str, a: int, b: int) -> dict[str, Any]:
+    persona = get_owned_persona(session, workspace_id, persona_id)
     return diff_versions(session, get_version(session, persona, a), get_version(session, persona, b))
 
 
@@ -240,16 +244,16 @@ def _diff(session: Session, user_id: str, persona_id: str, a: int, b: int) -> di
     responses=READ_ERRORS,
 )
 async def diff(persona_id: str, a: VersionNumber, b: VersionNumber, principal: Reader) -> Response:
-    return envelope(await in_transaction(_diff, principal.user_id, persona_id, a, b))
+    return envelope(await in_transaction(_diff, principal.workspace_id, persona_id, a, b))
 
 
-def _schedules(session: Session, user_id: str, persona_id: str) -> list[dict[str, Any]]:
-    persona = get_owned_persona(session, user_id, persona_id)
+def _schedules(session: Session, workspace_id: str, persona_id: str) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, workspace_id, persona_id)
     return [schedule_to_dict(schedule) for schedule in list_schedules(session, persona)]
 
 
-def _check_schedule(session: Session, user_id: str, persona_id: str, schedule_id: str) -> None:
-    get_schedule(session, get_owned_persona(session, user_id, persona_id), schedule_id)
+def _check_schedule(session: Session, workspace_id: str, persona_id: str, schedule_id: str) -> None:
+    get_schedule(session, get_owned_persona(session, workspace_id, persona_id), schedule_id)
 
 
 @router.get(
@@ -259,7 +263,7 @@ def _check_schedule(session: Session, user_id: str, persona_id: str, schedule_id
     responses=READ_ERRORS,
 )
 async def scheduled(persona_id: str, principal: Reader) -> Response:
-    return envelope(await in_transaction(_schedules, principal.user_id, persona_id))
+    return envelope(await in_transaction(_schedules, principal.workspace_id, persona_id))
 
 
 @router.delete(
@@ -277,7 +281,7 @@ async def cancel_scheduled(
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
 ) -> Response:
-    await in_transaction(_check_schedule, principal.user_id, persona_id, schedule_id)
+    await in_transaction(_check_schedule, principal.workspace_id, persona_id, schedule_id)
     payload = CancelSchedule(schedule_id=schedule_id)
     op = await submit_for_persona(principal, persona_id, PROMOTION_CANCEL, payload, idempotency_key)
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)

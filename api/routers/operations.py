@@ -14,8 +14,8 @@ from greenlight.operations.query import get_operation, operation_to_dict
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 
-def _read(session: Session, user_id: str, operation_id: str) -> dict[str, object]:
-    return operation_to_dict(get_operation(session, user_id, operation_id))
+def _read(session: Session, workspace_id: str, operation_id: str) -> dict[str, object]:
+    return operation_to_dict(get_operation(session, workspace_id, operation_id))
 
 
 @router.get(
@@ -25,4 +25,4 @@ def _read(session: Session, user_id: str, operation_id: str) -> dict[str, object
     responses=READ_ERRORS,
 )
 async def read_operation(operation_id: str, principal: Reader) -> Response:
-    return envelope(await in_transaction(_read, principal.user_id, operation_id))
+    return envelope(await in_transaction(_read, principal.workspace_id, operation_id))

@@ -52,12 +52,12 @@ def _persona_data(result: dict[str, Any]) -> Any:
     return result.get("persona")
 
 
-def _read_persona(session: Session, user_id: str, persona_id: str) -> dict[str, Any]:
-    return persona_to_dict(session, get_owned_persona(session, user_id, persona_id))
+def _read_persona(session: Session, workspace_id: str, persona_id: str) -> dict[str, Any]:
+    return persona_to_dict(session, get_owned_persona(session, workspace_id, persona_id))
 
 
-def _read_versions(session: Session, user_id: str, persona_id: str) -> list[dict[str, Any]]:
-    persona = get_owned_persona(session, user_id, persona_id)
+def _read_versions(session: Session, workspace_id: str, persona_id: str) -> list[dict[str, Any]]:
+    persona = get_owned_persona(session, workspace_id, persona_id)
     return [version_to_dict(version) for version in list_versions(session, persona)]
 
 
@@ -79,7 +79,7 @@ async def create_persona(
 ) -> Response:
     payload = CreatePersona.model_validate(body.model_dump(exclude_unset=True))
     submission = attributed(principal, PERSONA_CREATE.submission(payload, idempotency_key=idempotency_key))
-    op = await run_in_threadpool(submit_inline, REGISTRY, principal.user_id, submission)
+    op = await run_in_threadpool(submit_inline, REGISTRY, principal, submission)
     if wait_seconds(prefer, get_settings().default_wait_seconds) <= 0:
         return accepted(request, op)  # asked not to wait: the 202 with the operation, as everywhere
     return envelope(_persona_data(op.result or {}), status_code=201)
@@ -92,7 +92,7 @@ async def create_persona(
     responses=READ_ERRORS,
 )
 async def read_persona(persona_id: str, principal: Reader) -> Response:
-    return envelope(await in_transaction(_read_persona, principal.user_id, persona_id))
+    return envelope(await in_transaction(_read_persona, principal.workspace_id, persona_id))
 
 
 @router.get(
@@ -102,7 +102,7 @@ async def read_persona(persona_id: str, principal: Reader) -> Response:
     responses=READ_ERRORS,
 )
 async def read_versions(persona_id: str, principal: Reader) -> Response:
-    return envelope(await in_transaction(_read_versions, principal.user_id, persona_id))
+    return envelope(await in_transaction(_read_versions, principal.workspace_id, persona_id))
 
 
 @router.patch(

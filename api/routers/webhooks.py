@@ -26,6 +26,7 @@ from api.webhook_schemas import WebhookCreate, WebhookUpdate
 from greenlight import audit
 from greenlight.audit import Actor, AuditAction, AuditDetail
 from greenlight.digits import POSITION_PATTERN
+from greenlight.keys import Principal
 from greenlight.models import DeliveryStatus
 from greenlight.notifications import delivery, endpoints
 from greenlight.notifications.delivery import MAX_PAGE
@@ -38,57 +39,62 @@ dispatcher = CeleryDispatcher()
 KEYED_ERRORS = error_responses(400, 401, 404, 422, 500)
 
 
-def _create(session: Session, user_id: str, actor: Actor, body: WebhookCreate) -> dict[str, Any]:
+def _create(session: Session, principal: Principal, actor: Actor, body: WebhookCreate) -> dict[str, Any]:
     endpoint, secret = endpoints.create_endpoint(
-        session, user_id, body.url, body.event_types, enabled=body.enabled, description=body.description
+        session, principal, body.url, body.event_types, enabled=body.enabled, description=body.description
     )
     audit.record(session, actor, AuditAction.WEBHOOK_CREATED, "webhook", endpoint.id)
     return endpoint_to_dict(endpoint, secret=secret)
 
 
-def _list(session: Session, user_id: str) -> list[dict[str, Any]]:
-    return [endpoint_to_dict(endpoint) for endpoint in endpoints.list_endpoints(session, user_id)]
+def _list(session: Session, workspace_id: str) -> list[dict[str, Any]]:
+    return [endpoint_to_dict(endpoint) for endpoint in endpoints.list_endpoints(session, workspace_id)]
 
 
-def _read(session: Session, user_id: str, webhook_id: str) -> dict[str, Any]:
-    return endpoint_to_dict(endpoints.get_endpoint(session, user_id, webhook_id))
+def _read(session: Session, workspace_id: str, webhook_id: str) -> dict[str, Any]:
+    return endpoint_to_dict(endpoints.get_endpoint(session, workspace_id, webhook_id))
 
 
 def _update(
-    session: Session, user_id: str, actor: Actor, webhook_id: str, body: WebhookUpdate
+    session: Session, principal: Principal, actor: Actor, webhook_id: str, body: WebhookUpdate
 ) -> dict[str, Any]:
     changes = EndpointChanges(**body.model_dump(exclude_unset=True))  # url, enabled: never null
-    endpoint = endpoints.update_endpoint(session, user_id, webhook_id, changes)
+    endpoint = endpoints.update_endpoint(session, principal.workspace_id, webhook_id, changes)
     detail = AuditDetail(fields=sorted(body.model_fields_set))
     audit.record(session, actor, AuditAction.WEBHOOK_UPDATED, "webhook", endpoint.id, detail=detail)
     return endpoint_to_dict(endpoint)
 
 
-def _delete(session: Session, user_id: str, actor: Actor, webhook_id: str) -> dict[str, Any]:
-    endpoints.delete_endpoint(session, user_id, webhook_id)
+def _delete(session: Session, principal: Principal, actor: Actor, webhook_id: str) -> dict[str, Any]:
+    endpoints.delete_endpoint(session, principal.workspace_id, webhook_id)
     audit.record(session, actor, AuditAction.WEBHOOK_DELETED, "webhook", webhook_id)
     return {"id": webhook_id, "deleted": True}
 
 
-def _rotate(session: Session, user_id: str, actor: Actor, webhook_id: str) -> dict[str, Any]:
-    endpoint, secret = endpoints.rotate_secret(session, user_id, webhook_id)
+def _rotate(session: Session, principal: Principal, actor: Actor, webhook_id: str) -> dict[str, Any]:
+    endpoint, secret = endpoints.rotate_secret(session, principal.workspace_id, webhook_id)
     audit.record(session, actor, AuditAction.WEBHOOK_SECRET_ROTATED, "webhook", endpoint.id)
     return endpoint_to_dict(endpoint, secret=secret)
 
 
 def _deliveries(
-    session: Session, user_id: str, webhook_id: str, limit: int | None, cursor: str | None, status: str | None
+    session: Session,
+    workspace_id: str,
+    webhook_id: str,
+    limit: int | None,
+    cursor: str | None,
+    status: str | None,
 ) -> dict[str, Any]:
     rows, next_cursor = delivery.list_deliveries(
-        session, user_id, webhook_id, limit=limit, cursor=cursor, status=status
+        session, workspace_id, webhook_id, limit=limit, cursor=cursor, status=status
     )
     return {"items": [delivery.delivery_to_dict(row) for row in rows], "next_cursor": next_cursor}
 
 
 def _redeliver(
-    session: Session, user_id: str, actor: Actor, webhook_id: str, delivery_id: str
+    session: Session, principal: Principal, actor: Actor, webhook_id: str, delivery_id: str
 ) -> dict[str, Any]:
-    again = delivery.redeliver(session, user_id, webhook_id, delivery_id)
+    again = delivery.redeliver(session, principal.workspace_id, webhook_id, delivery_id)
     detail = AuditDetail(delivery_id=delivery_id)
     audit.record(session, actor, AuditAction.WEBHOOK_REDELIVERED, "webhook", webhook_id, detail=detail)
     return delivery.delivery_to_dict(again)
@@ -122,14 +128,14 @@ async def create_webhook(
     "", summary="List your webhook endpoints", response_model=WebhookListEnvelope, responses=COMMON_ERRORS
 )
 async def list_webhooks(principal: Admin) -> Response:
-    return envelope(await in_transaction(_list, principal.user_id))
+    return envelope(await in_transaction(_list, principal.workspace_id))
 
 
 @router.get(
     "/{webhook_id}", summary="Read a webhook endpoint", response_model=WebhookEnvelope, responses=READ_ERRORS
 )
 async def read_webhook(webhook_id: str, principal: Admin) -> Response:
-    return envelope(await in_transaction(_read, principal.user_id, webhook_id))
+    return envelope(await in_transaction(_read, principal.workspace_id, webhook_id))
 
 
 @router.patch(
@@ -215,7 +221,9 @@ async def list_deliveries(
         json_schema_extra={"enum": [s.value for s in DeliveryStatus]},
     ),
 ) -> Response:
-    return envelope(await in_transaction(_deliveries, principal.user_id, webhook_id, limit, cursor, status))
+    return envelope(
+        await in_transaction(_deliveries, principal.workspace_id, webhook_id, limit, cursor, status)
+    )
 
 
 @router.post(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from greenlight.drafts import catalogue
 from greenlight.errors import Unprocessable
 from greenlight.models import Resource
-from greenlight.tenancy import owned_by, usable_by
+from greenlight.tenancy import Actor, owned_by, usable_by
 from greenlight.upsert import insert_missing
 
 
@@ -119,36 +119,42 @@ def _lookup(session: Session, ids: set[str]) -> dict[str, Resource]:
 
 
 def _check_id(
-    errors: _Errors, found: dict[str, Resource], user_id: str, field_name: str, rid: str, kind: str
+    errors: _Errors, found: dict[str, Resource], workspace_id: str, field_name: str, rid: str, kind: str
 ) -> None:
     resource = found.get(rid)
-    # Another user's resource is reported exactly like a missing one.
-    if resource is None or not usable_by(resource, user_id):
+    # Another workspace's resource is reported exactly like a missing one.
+    if resource is None or not usable_by(resource, workspace_id):
         errors.add(field_name, rid, "no such resource")
     elif resource.kind != kind:
         errors.add(field_name, rid, f"is a {resource.kind}, not a {kind}")
 
 
-def get_or_create(session: Session, user_id: str, kind: str, text: str) -> Resource:
-    """Identical text of the same kind for the same user reuses the existing row, even when another
+def get_or_create(session: Session, actor: Actor, kind: str, text: str) -> Resource:
+    """Identical text of the same kind in the same workspace reuses the existing row, even when another
     request brings the same text at the same instant (greenlight/upsert.py)."""
     digest = catalogue.value_hash(text)
     insert_missing(
         session,
         Resource,
-        {"user_id": user_id, "kind": kind, "value": text, "value_hash": digest},
-        ("user_id", "kind", "value_hash"),
+        {
+            "workspace_id": actor.workspace_id,
+            "user_id": actor.user_id,
+            "kind": kind,
+            "value": text,
+            "value_hash": digest,
+        },
+        ("workspace_id", "kind", "value_hash"),
     )
     found = session.scalar(
         select(Resource).where(
-            owned_by(Resource, user_id), Resource.kind == kind, Resource.value_hash == digest
+            owned_by(Resource, actor.workspace_id), Resource.kind == kind, Resource.value_hash == digest
         )
     )
     assert found is not None  # inserted above, or by the transaction the insert waited for
     return found
 
 
-def validate(session: Session, user_id: str, request: dict[str, Any]) -> None:
+def validate(session: Session, workspace_id: str, request: dict[str, Any]) -> None:
     """Raise a 422 naming every bad field, id or text; writes nothing."""
     errors = _Errors()
     wanted: set[str] = set()
@@ -168,13 +174,13 @@ def validate(session: Session, user_id: str, request: dict[str, Any]) -> None:
     found = _lookup(session, wanted)
     for single in SINGLE_SLOTS:
         if request.get(single.id_field) is not None:
-            _check_id(errors, found, user_id, single.id_field, request[single.id_field], single.kind)
+            _check_id(errors, found, workspace_id, single.id_field, request[single.id_field], single.kind)
     for many in LIST_SLOTS:
         for rid in request.get(many.id_field) or []:
-            _check_id(errors, found, user_id, many.id_field, rid, many.kind)
+            _check_id(errors, found, workspace_id, many.id_field, rid, many.kind)
     flag_types: dict[str, str] = {}
     for rid in request.get("flag_ids") or []:
-        _check_id(errors, found, user_id, "flag_ids", rid, catalogue.FLAG_KIND)
+        _check_id(errors, found, workspace_id, "flag_ids", rid, catalogue.FLAG_KIND)
         meta = found[rid].meta if rid in found else None
         if meta:
             if meta["type"] in flag_types and flag_types[meta["type"]] != rid:
@@ -182,27 +188,28 @@ def validate(session: Session, user_id: str, request: dict[str, Any]) -> None:
             flag_types[meta["type"]] = rid
     for rid in request.get("pending_ids") or []:
         resource = found.get(rid)
-        if resource is None or not usable_by(resource, user_id):
+        if resource is None or not usable_by(resource, workspace_id):
             errors.add("pending_ids", rid, "no such resource")
     errors.raise_if_any()
 
 
-def resolve(session: Session, user_id: str, request: dict[str, Any]) -> ResolvedChanges:
-    """Validate, then create or reuse the text resources; the result names everything by id."""
-    validate(session, user_id, request)
+def resolve(session: Session, actor: Actor, request: dict[str, Any]) -> ResolvedChanges:
+    """Validate, then create or reuse the text resources (the workspace's, created by the actor);
+    the result names everything by id."""
+    validate(session, actor.workspace_id, request)
     changes = ResolvedChanges(pending_ids=request.get("pending_ids"))
     for single in SINGLE_SLOTS:
         if request.get(single.id_field) is not None:  # an id wins over text, as for color/color_id
             changes.slots[single.slot] = [request[single.id_field]]
         elif request.get(single.text_field) is not None:
             changes.slots[single.slot] = [
-                get_or_create(session, user_id, single.kind, request[single.text_field]).id
+                get_or_create(session, actor, single.kind, request[single.text_field]).id
             ]
     for many in LIST_SLOTS:
         texts, ids = request.get(many.text_field), request.get(many.id_field)
         if texts is None and ids is None:
             continue
-        resolved = [get_or_create(session, user_id, many.kind, text).id for text in texts or []]
+        resolved = [get_or_create(session, actor, many.kind, text).id for text in texts or []]
         changes.slots[many.slot] = list(dict.fromkeys([*(ids or []), *resolved]))
     active = request.get("active")
     active_id = catalogue.option_id(catalogue.PERSONA_ACTIVE, "true" if active else "false")

@@ -13,10 +13,18 @@ from greenlight.drafts import connections
 from greenlight.drafts.resources import ResolvedChanges
 from greenlight.errors import Conflict, NotFound
 from greenlight.events import DraftAccepted, DraftExpired, DraftProposed, DraftRejected, DraftUpdated
-from greenlight.models import DraftEntry, EntryStatus, Persona, PersonaVersion, Resource, VersionStatus
+from greenlight.models import (
+    DraftEntry,
+    EntryStatus,
+    Operation,
+    Persona,
+    PersonaVersion,
+    Resource,
+    VersionStatus,
+)
 from greenlight.outbox import emit
 from greenlight.personas import service as personas
-from greenlight.tenancy import owned_by
+from greenlight.tenancy import Actor, owned_by
 
 UNTITLED = "Untitled persona"
 DECIDED = (EntryStatus.ACCEPTED.value, EntryStatus.REJECTED.value, EntryStatus.EXPIRED.value)
@@ -81,14 +89,14 @@ def _fields(entry: DraftEntry) -> list[str]:
 
 
 def create(
-    session: Session, user_id: str, persona_id: str, operation_id: str, changes: ResolvedChanges
+    session: Session, actor: Actor, persona_id: str, operation_id: str, changes: ResolvedChanges
 ) -> tuple[Persona, PersonaVersion, DraftEntry]:
     """A new persona whose first draft carries the patch."""
-    persona = personas.create_persona(session, user_id, persona_id, {"name": UNTITLED}, operation_id)
+    persona = personas.create_persona(session, actor, persona_id, {"name": UNTITLED}, operation_id)
     draft = personas.ensure_draft(session, persona)
-    entry = _entry(session, persona, draft, operation_id, changes, soft=False)
+    entry = _entry(session, persona, draft, operation_id, actor.user_id, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _updated(session, persona, draft, entry, user_id, operation_id)
+    _updated(session, persona, draft, entry, actor.user_id, operation_id)
     return persona, draft, entry
 
 
@@ -97,6 +105,7 @@ def _entry(
     persona: Persona,
     draft: PersonaVersion,
     operation_id: str,
+    user_id: str,
     changes: ResolvedChanges,
     *,
     soft: bool,
@@ -104,7 +113,8 @@ def _entry(
     expires_at: datetime | None = None,
 ) -> DraftEntry:
     entry = DraftEntry(
-        user_id=persona.user_id,
+        workspace_id=persona.workspace_id,
+        user_id=user_id,
         persona_id=persona.id,
         draft_version_id=draft.id,
         operation_id=operation_id,
@@ -123,40 +133,41 @@ def _entry(
 def patch(
     session: Session,
     persona: Persona,
-    operation_id: str,
+    operation: Operation,
     draft_id: str | None,
     changes: ResolvedChanges,
     *,
     soft: bool,
     proposal_ttl_seconds: float,
 ) -> tuple[DraftEntry, PersonaVersion, str]:
+    operation_id, actor = operation.id, operation.user_id
     draft = target_draft(session, persona, draft_id)
     redirected = draft_id is not None and draft.id != draft_id
     if soft:
         base = connections.snapshot(connections.read_slots(session, draft.id), changes.touched())
         expires = utcnow() + timedelta(seconds=proposal_ttl_seconds)
         entry = _entry(
-            session, persona, draft, operation_id, changes, soft=True, base=base, expires_at=expires
+            session, persona, draft, operation_id, actor, changes, soft=True, base=base, expires_at=expires
         )
         proposed = DraftProposed(
             entry_id=entry.id,
             draft_id=entry.draft_version_id,
-            actor=persona.user_id,
+            actor=actor,
             fields=_fields(entry),
             operation_id=operation_id,
             expires_at=expires,
         )
         emit(session, persona, proposed, operation_id)
         return entry, draft, "Proposal staged dormant; nothing changed until it is acked with accept=true"
-    entry = _entry(session, persona, draft, operation_id, changes, soft=False)
+    entry = _entry(session, persona, draft, operation_id, actor, changes, soft=False)
     _apply(session, persona, draft, changes)
-    _updated(session, persona, draft, entry, persona.user_id, operation_id)
+    _updated(session, persona, draft, entry, actor, operation_id)
     note = f" (draft {draft_id} is no longer editable; applied to draft {draft.id})" if redirected else ""
     return entry, draft, "Draft updated" + note
 
 
-def get_entry(session: Session, user_id: str, entry_id: str, *, for_update: bool = False) -> DraftEntry:
-    query = select(DraftEntry).where(DraftEntry.id == entry_id, owned_by(DraftEntry, user_id))
+def get_entry(session: Session, workspace_id: str, entry_id: str, *, for_update: bool = False) -> DraftEntry:
+    query = select(DraftEntry).where(DraftEntry.id == entry_id, owned_by(DraftEntry, workspace_id))
     if for_update:
         query = query.with_for_update()
     entry = session.scalar(query)
@@ -193,7 +204,7 @@ def ack(
     reason: str | None,
     force: bool,
 ) -> tuple[DraftEntry, PersonaVersion, str]:
-    entry = get_entry(session, persona.user_id, entry_id, for_update=True)
+    entry = get_entry(session, persona.workspace_id, entry_id, for_update=True)
     conflict = recorded_conflict(entry, accept)
     if conflict is not None:
         raise conflict
@@ -303,15 +314,15 @@ def list_proposals(session: Session, persona: Persona, status: str | None = None
     return list(session.scalars(query.order_by(DraftEntry.created_at.desc(), DraftEntry.id.desc())))
 
 
-def owned_draft(session: Session, user_id: str, draft_id: str) -> PersonaVersion:
-    """The caller's version `draft_id`; someone else's answers exactly like a missing one (no
+def owned_draft(session: Session, workspace_id: str, draft_id: str) -> PersonaVersion:
+    """The workspace's version `draft_id`; another workspace's answers exactly like a missing one (no
     persona id, no other message)."""
     missing = NotFound("Draft not found", {"draft_id": draft_id})
     version = session.get(PersonaVersion, draft_id)
     if version is None:
         raise missing
     try:
-        personas.get_owned_persona(session, user_id, version.persona_id)
+        personas.get_owned_persona(session, workspace_id, version.persona_id)
     except NotFound:
         raise missing from None
     return version

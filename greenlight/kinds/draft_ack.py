@@ -69,15 +69,15 @@ DRAFT_ACK = OperationKind(
 )
 
 
-def request_ack(session: Session, user_id: str, payload: AckProposal) -> Operation | Submission:
+def request_ack(session: Session, workspace_id: str, payload: AckProposal) -> Operation | Submission:
     """An ack of the caller's proposal: the operation that made this very decision when it was
     already made (answered like any replay), a 409 when the opposite one was, else the request to
     submit (concurrent identical acks share a key: one operation, one effect, one answer)."""
-    entry = service.get_entry(session, user_id, payload.entry_id)
+    entry = service.get_entry(session, workspace_id, payload.entry_id)
     conflict = service.recorded_conflict(entry, payload.accept)
     if conflict is not None:
         raise conflict
     if entry.status in service.DECIDED and entry.decision_operation_id:
-        return get_operation(session, user_id, entry.decision_operation_id)
+        return get_operation(session, workspace_id, entry.decision_operation_id)
     key = ack_key(payload.entry_id, payload.accept, payload.force)
     return DRAFT_ACK.submission(payload, entry.persona_id, key)

@@ -26,7 +26,7 @@ class CreateDraft(BaseModel):
 def apply(ctx: ApplyContext, payload: CreateDraft) -> DraftResult:
     op = ctx.operation
     changes = ResolvedChanges.from_dict(payload.changes)
-    persona, draft, entry = service.create(ctx.session, op.user_id, op.persona_id, op.id, changes)
+    persona, draft, entry = service.create(ctx.session, op, op.persona_id, op.id, changes)
     ctx.persona = persona
     return {"draft": service.answer(entry, draft, "Draft created", ctx.session)}
 

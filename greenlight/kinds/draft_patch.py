@@ -17,6 +17,7 @@ from greenlight.operations.context import ApplyContext
 from greenlight.operations.kind import OperationKind
 from greenlight.operations.submit import Submission
 from greenlight.settings import get_settings
+from greenlight.tenancy import Actor
 
 
 class PatchDraft(BaseModel):
@@ -34,7 +35,7 @@ def apply(ctx: ApplyContext, payload: PatchDraft) -> DraftResult:
     entry, draft, message = service.patch(
         ctx.session,
         persona,
-        ctx.operation.id,
+        ctx.operation,
         payload.draft_id,
         ResolvedChanges.from_dict(payload.changes),
         soft=payload.soft,
@@ -54,7 +55,7 @@ DRAFT_PATCH = OperationKind(
 
 def request_patch(
     session: Session,
-    user_id: str,
+    actor: Actor,
     draft_id: str | None,
     soft: bool,
     fields: dict[str, Any],
@@ -69,10 +70,10 @@ def request_patch(
             raise Unprocessable(
                 "soft needs draft_id: a proposal is made against an existing draft", code="SOFT_NEEDS_DRAFT"
             )
-        changes = resolve(session, user_id, fields).as_dict()
+        changes = resolve(session, actor, fields).as_dict()
         create = CreateDraft(changes=changes)
         return DRAFT_CREATE.submission(create, idempotency_key=idempotency_key, identity=identity), True
-    persona_id = service.owned_draft(session, user_id, draft_id).persona_id
-    changes = resolve(session, user_id, fields).as_dict()
+    persona_id = service.owned_draft(session, actor.workspace_id, draft_id).persona_id
+    changes = resolve(session, actor, fields).as_dict()
     patch = PatchDraft(draft_id=draft_id, changes=changes, soft=soft)
     return DRAFT_PATCH.submission(patch, persona_id, idempotency_key, identity=identity), False

@@ -29,7 +29,7 @@ class CreatePersona(BaseModel):
 
 def apply(ctx: ApplyContext, payload: CreatePersona) -> PersonaResult:
     op = ctx.operation
-    persona = service.create_persona(ctx.session, op.user_id, op.persona_id, payload.fields(), op.id)
+    persona = service.create_persona(ctx.session, op, op.persona_id, payload.fields(), op.id)
     ctx.persona = persona
     return {"persona": persona_to_dict(ctx.session, persona)}
 

@@ -40,7 +40,13 @@ class SchedulePromotion(BaseModel):
 def apply(ctx: ApplyContext, payload: SchedulePromotion) -> ScheduleResult:
     persona = ctx.require_persona()
     created = schedules.create_schedule(
-        ctx.session, persona, payload.kind, payload.payload, payload.at, ctx.operation.id
+        ctx.session,
+        persona,
+        payload.kind,
+        payload.payload,
+        payload.at,
+        ctx.operation.id,
+        ctx.operation.user_id,
     )
     return {"schedule": schedules.schedule_to_dict(created)}
 

@@ -11,6 +11,7 @@ from greenlight.models.resources import DraftEntry, EntryStatus, Resource, Versi
 from greenlight.models.schedules import ScheduledPromotion, ScheduleStatus
 from greenlight.models.users import ApiKey, User
 from greenlight.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from greenlight.models.workspaces import Workspace, WorkspaceMember
 
 __all__ = [
     "ApiKey",
@@ -37,4 +38,6 @@ __all__ = [
     "VersionStatus",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "Workspace",
+    "WorkspaceMember",
 ]

@@ -14,9 +14,10 @@ from greenlight.models.base import Base, IdType, JSONType
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "key", name="uq_idempotency_records_workspace_key"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -27,12 +27,14 @@ class Operation(Base):
     __tablename__ = "operations"
     __table_args__ = (
         UniqueConstraint("persona_id", "seq", name="uq_operations_persona_seq"),
-        UniqueConstraint("user_id", "idempotency_key", name="uq_operations_user_key"),
+        UniqueConstraint("workspace_id", "idempotency_key", name="uq_operations_workspace_key"),
         Index("ix_operations_pending", "status", "created_at"),
         Index("ix_operations_persona_status", "persona_id", "status", "seq"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    # The member who asked for it.
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     # The id of the key the request came with (never the key) and its X-Request-ID, for the audit
     # log; None for what the system submits itself (a retry from the command line, a due schedule).

@@ -18,10 +18,11 @@ class OutboxEvent(Base):
         UniqueConstraint("persona_id", "persona_seq", name="uq_outbox_events_persona_seq"),
         Index("ix_outbox_events_unrelayed", "relayed_at", "created_at"),
         Index("uq_outbox_events_global_seq", "global_seq", unique=True),
-        Index("ix_outbox_events_user_global_seq", "user_id", "global_seq"),
+        Index("ix_outbox_events_workspace_global_seq", "workspace_id", "global_seq"),
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(IdType)
     user_id: Mapped[str] = mapped_column(IdType)
     persona_id: Mapped[str] = mapped_column(IdType)
     persona_seq: Mapped[int]

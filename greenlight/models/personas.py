@@ -24,6 +24,8 @@ class Persona(Base):
     __tablename__ = "personas"
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    # The member who created it (Bland's user_id).
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(200), default=None)

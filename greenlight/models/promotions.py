@@ -20,6 +20,7 @@ class Promotion(Base):
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     persona_id: Mapped[str] = mapped_column(ForeignKey("personas.id"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     version_id: Mapped[str] = mapped_column(IdType)
     version_number: Mapped[int]

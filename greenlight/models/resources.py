@@ -20,9 +20,10 @@ class Resource(Base):
     """
 
     __tablename__ = "resources"
-    __table_args__ = (UniqueConstraint("user_id", "kind", "value_hash", name="uq_resources_value"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "value_hash", name="uq_resources_value"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str | None] = mapped_column(ForeignKey("workspaces.id"), default=None)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(Text)
@@ -63,6 +64,7 @@ class DraftEntry(Base):
     )
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     persona_id: Mapped[str] = mapped_column(IdType)
     draft_version_id: Mapped[str | None] = mapped_column(IdType, default=None)

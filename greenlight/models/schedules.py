@@ -24,6 +24,7 @@ class ScheduledPromotion(Base):
     __table_args__ = (Index("ix_scheduled_promotions_due", "status", "run_at"),)
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     persona_id: Mapped[str] = mapped_column(ForeignKey("personas.id"), index=True)
     # The operation to submit when due: its kind and payload.

@@ -1,4 +1,4 @@
-"""Users (tenants) and their API keys, stored only as hashes."""
+"""Users (members of workspaces) and their API keys (each for one workspace), stored only as hashes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class ApiKey(Base):
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    # What the key is for, as its creator named it (POST /v1/keys).
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # A role narrower than the member's (greenlight/access.py); None: the member's own.

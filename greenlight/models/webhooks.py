@@ -1,4 +1,4 @@
-"""Webhook endpoints (per user) and their deliveries (one row per event and endpoint)."""
+"""Webhook endpoints (per workspace) and their deliveries (one row per event and endpoint)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     url: Mapped[str] = mapped_column(String(2048))
     description: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -52,6 +53,7 @@ class WebhookDelivery(Base):
 
     id: Mapped[str] = mapped_column(IdType, primary_key=True, default=new_id)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    workspace_id: Mapped[str] = mapped_column(IdType)
     user_id: Mapped[str] = mapped_column(IdType)
     event_id: Mapped[str] = mapped_column(ForeignKey("outbox_events.id"))
     event_type: Mapped[str] = mapped_column(String(64))

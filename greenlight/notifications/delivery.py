@@ -220,10 +220,10 @@ def record_attempt(
     return False
 
 
-def redeliver(session: Session, user_id: str, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
+def redeliver(session: Session, workspace_id: str, endpoint_id: str, delivery_id: str) -> WebhookDelivery:
     """Send again now: a finished delivery starts a new round of the schedule; a pending one stops
     waiting. It is delivered in its persona's order again (it holds back later pending events)."""
-    endpoint = get_endpoint(session, user_id, endpoint_id)
+    endpoint = get_endpoint(session, workspace_id, endpoint_id)
     delivery = get_delivery(session, endpoint, delivery_id, for_update=True)
     if not endpoint.enabled:
         raise Conflict(
@@ -250,7 +250,7 @@ def get_delivery(
     query = select(WebhookDelivery).where(
         WebhookDelivery.id == delivery_id,
         WebhookDelivery.endpoint_id == endpoint.id,
-        WebhookDelivery.user_id == endpoint.user_id,
+        WebhookDelivery.workspace_id == endpoint.workspace_id,
     )
     if for_update:
         query = query.with_for_update()
@@ -280,7 +280,7 @@ def parse_page(
 
 def list_deliveries(
     session: Session,
-    user_id: str,
+    workspace_id: str,
     endpoint_id: str,
     *,
     limit: int | None = None,
@@ -289,7 +289,7 @@ def list_deliveries(
 ) -> tuple[list[WebhookDelivery], str | None]:
     """Newest first (by stream position), keyset-paginated: pass ``next_cursor`` back as ``cursor``."""
     size, before, wanted = parse_page(limit, cursor, status)
-    endpoint = get_endpoint(session, user_id, endpoint_id)
+    endpoint = get_endpoint(session, workspace_id, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
     if before is not None:
         query = query.where(WebhookDelivery.global_seq < before)

@@ -16,7 +16,7 @@ from greenlight.notifications.events import normalize_types
 from greenlight.notifications.signing import new_secret
 from greenlight.notifications.ssrf import validate_webhook_url
 from greenlight.settings import Settings, get_settings
-from greenlight.tenancy import owned_by
+from greenlight.tenancy import Actor, owned_by
 
 MAX_ENDPOINTS_PER_USER = 50
 UNSET: Any = object()
@@ -33,11 +33,11 @@ class EndpointChanges:
 
 
 def get_endpoint(
-    session: Session, user_id: str, endpoint_id: str, *, for_update: bool = False
+    session: Session, workspace_id: str, endpoint_id: str, *, for_update: bool = False
 ) -> WebhookEndpoint:
-    """The user's endpoint; another user's answers exactly like a missing one."""
+    """The workspace's endpoint; another workspace's answers exactly like a missing one."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.id == endpoint_id, owned_by(WebhookEndpoint, user_id)
+        WebhookEndpoint.id == endpoint_id, owned_by(WebhookEndpoint, workspace_id)
     )
     if for_update:
         query = query.with_for_update()
@@ -47,11 +47,11 @@ def get_endpoint(
     return endpoint
 
 
-def list_endpoints(session: Session, user_id: str) -> list[WebhookEndpoint]:
+def list_endpoints(session: Session, workspace_id: str) -> list[WebhookEndpoint]:
     return list(
         session.scalars(
             select(WebhookEndpoint)
-            .where(owned_by(WebhookEndpoint, user_id))
+            .where(owned_by(WebhookEndpoint, workspace_id))
             .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
         )
     )
@@ -59,7 +59,7 @@ def list_endpoints(session: Session, user_id: str) -> list[WebhookEndpoint]:
 
 def create_endpoint(
     session: Session,
-    user_id: str,
+    actor: Actor,
     url: str,
     event_types: list[str] | None = None,
     *,
@@ -69,10 +69,10 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret, which is returned only here and by a rotation."""
     settings = settings or get_settings()
-    count = session.scalar(select(func.count()).where(owned_by(WebhookEndpoint, user_id))) or 0
+    count = session.scalar(select(func.count()).where(owned_by(WebhookEndpoint, actor.workspace_id))) or 0
     if count >= MAX_ENDPOINTS_PER_USER:
         raise Unprocessable(
-            f"At most {MAX_ENDPOINTS_PER_USER} webhooks per user",
+            f"At most {MAX_ENDPOINTS_PER_USER} webhooks per workspace",
             {"limit": MAX_ENDPOINTS_PER_USER},
             code="WEBHOOK_LIMIT_REACHED",
         )
@@ -81,7 +81,8 @@ def create_endpoint(
     now = utcnow()
     secret = new_secret()
     endpoint = WebhookEndpoint(
-        user_id=user_id,
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
         url=checked_url,
         event_types=patterns,
         enabled=enabled,
@@ -97,13 +98,13 @@ def create_endpoint(
 
 def update_endpoint(
     session: Session,
-    user_id: str,
+    workspace_id: str,
     endpoint_id: str,
     changes: EndpointChanges,
     settings: Settings | None = None,
 ) -> WebhookEndpoint:
     settings = settings or get_settings()
-    endpoint = get_endpoint(session, user_id, endpoint_id, for_update=True)
+    endpoint = get_endpoint(session, workspace_id, endpoint_id, for_update=True)
     if changes.event_types is not UNSET:
         endpoint.event_types = normalize_types(changes.event_types)
     if changes.url is not UNSET:
@@ -118,18 +119,18 @@ def update_endpoint(
     return endpoint
 
 
-def delete_endpoint(session: Session, user_id: str, endpoint_id: str) -> None:
-    endpoint = get_endpoint(session, user_id, endpoint_id, for_update=True)
+def delete_endpoint(session: Session, workspace_id: str, endpoint_id: str) -> None:
+    endpoint = get_endpoint(session, workspace_id, endpoint_id, for_update=True)
     session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     session.delete(endpoint)
 
 
 def rotate_secret(
-    session: Session, user_id: str, endpoint_id: str, settings: Settings | None = None
+    session: Session, workspace_id: str, endpoint_id: str, settings: Settings | None = None
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret; the old one keeps signing too until the rotation window ends."""
     settings = settings or get_settings()
-    endpoint = get_endpoint(session, user_id, endpoint_id, for_update=True)
+    endpoint = get_endpoint(session, workspace_id, endpoint_id, for_update=True)
     now = utcnow()
     window = timedelta(hours=settings.webhook_secret_rotation_hours)
     endpoint.previous_secret = endpoint.secret if window.total_seconds() > 0 else None
@@ -139,10 +140,10 @@ def rotate_secret(
     return endpoint, endpoint.secret
 
 
-def current_secret(session: Session, user_id: str, answer: dict[str, Any]) -> str | None:
+def current_secret(session: Session, workspace_id: str, answer: dict[str, Any]) -> str | None:
     """The secret of the endpoint an answer describes, if it still exists (for an idempotent replay)."""
     try:
-        return get_endpoint(session, user_id, str(answer.get("id"))).secret
+        return get_endpoint(session, workspace_id, str(answer.get("id"))).secret
     except NotFound:
         return None
 

@@ -28,7 +28,7 @@ CURSOR_ID = 1
 class Relayed:
     count: int = 0
     head: int = 0
-    user_ids: frozenset[str] = field(default_factory=frozenset)
+    workspace_ids: frozenset[str] = field(default_factory=frozenset)
     deliveries: int = 0
 
 
@@ -94,12 +94,14 @@ def _next_events(session: Session, limit: int) -> list[OutboxEvent]:
     return ordered
 
 
-def _endpoints_by_user(session: Session, user_ids: set[str]) -> dict[str, list[WebhookEndpoint]]:
+def _endpoints_by_workspace(session: Session, workspace_ids: set[str]) -> dict[str, list[WebhookEndpoint]]:
     found: dict[str, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.user_id.in_(list(user_ids)), WebhookEndpoint.enabled)
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.workspace_id.in_(list(workspace_ids)), WebhookEndpoint.enabled
+        )
     ):
-        found[endpoint.user_id].append(endpoint)
+        found[endpoint.workspace_id].append(endpoint)
     return found
 
 
@@ -112,18 +114,19 @@ def relay_batch(session: Session, settings: Settings | None = None) -> Relayed:
     if not events:
         return Relayed(head=last)
     first_attempt = now + timedelta(seconds=settings.webhook_retry_schedule_seconds[0])
-    endpoints = _endpoints_by_user(session, {event.user_id for event in events})
+    endpoints = _endpoints_by_workspace(session, {event.workspace_id for event in events})
     deliveries = 0
     for event in events:
         last += 1
         event.global_seq = last
         event.relayed_at = now
-        for endpoint in endpoints.get(event.user_id, []):
+        for endpoint in endpoints.get(event.workspace_id, []):
             if not type_matches(endpoint.event_types, event.type):
                 continue
             session.add(
                 WebhookDelivery(
                     endpoint_id=endpoint.id,
+                    workspace_id=event.workspace_id,
                     user_id=event.user_id,
                     event_id=event.id,
                     event_type=event.type,
@@ -141,5 +144,8 @@ def relay_batch(session: Session, settings: Settings | None = None) -> Relayed:
         update(OutboxCursor).where(OutboxCursor.id == CURSOR_ID).values(last_seq=last, updated_at=now)
     )
     return Relayed(
-        count=len(events), head=last, user_ids=frozenset(e.user_id for e in events), deliveries=deliveries
+        count=len(events),
+        head=last,
+        workspace_ids=frozenset(e.workspace_id for e in events),
+        deliveries=deliveries,
     )

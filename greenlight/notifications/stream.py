@@ -31,10 +31,10 @@ def relayed_channel() -> str:
 
 
 def announce(client: redis.Redis, relayed: Relayed) -> None:
-    """Tell API processes that new positions are committed (only whose: users without news sleep on)."""
+    """Tell API processes that new positions are committed (and whose: workspaces without news sleep on)."""
     if not relayed.count:
         return
-    message = json.dumps({"head": relayed.head, "users": sorted(relayed.user_ids)})
+    message = json.dumps({"head": relayed.head, "workspaces": sorted(relayed.workspace_ids)})
     try:
         client.publish(relayed_channel(), message)
     except redis.RedisError:
@@ -43,7 +43,7 @@ def announce(client: redis.Redis, relayed: Relayed) -> None:
 
 def parse_announcement(raw: bytes | str) -> tuple[int, set[str]]:
     data: dict[str, Any] = json.loads(raw)
-    return int(data.get("head", 0)), {str(user) for user in data.get("users", [])}
+    return int(data.get("head", 0)), {str(workspace) for workspace in data.get("workspaces", [])}
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Page:
 
 @dataclass(frozen=True)
 class StreamFilter:
-    user_id: str
+    workspace_id: str
     persona_ids: tuple[str, ...] = ()
     types: tuple[str, ...] | None = None
 
@@ -64,15 +64,15 @@ class StreamFilter:
 
 
 def make_filter(
-    session: Session, user_id: str, persona_ids: list[str] | None, types: list[str] | None
+    session: Session, workspace_id: str, persona_ids: list[str] | None, types: list[str] | None
 ) -> StreamFilter:
-    """Validate the filters; a persona of another user answers 404 like a missing one."""
+    """Validate the filters; a persona of another workspace answers 404 like a missing one."""
     personas = tuple(dict.fromkeys(persona_ids or []))
     for persona_id in personas:
-        get_owned_persona(session, user_id, persona_id)
+        get_owned_persona(session, workspace_id, persona_id)
     split = [part.strip() for value in types or [] for part in value.split(",") if part.strip()]
     patterns = normalize_types(split) if split else None
-    return StreamFilter(user_id, personas, tuple(patterns) if patterns is not None else None)
+    return StreamFilter(workspace_id, personas, tuple(patterns) if patterns is not None else None)
 
 
 def parse_position(value: str | None) -> int | None:
@@ -95,14 +95,14 @@ def stream_head(session: Session) -> int:
 
 
 def read_after(session: Session, stream: StreamFilter, after: int, limit: int = READ_BATCH) -> Page:
-    """The user's matching events after a position, oldest first."""
+    """The workspace's matching events after a position, oldest first."""
     head = stream_head(session)
     if head <= after:
         return Page([], after, False)
     query = (
         select(OutboxEvent)
         .where(
-            owned_by(OutboxEvent, stream.user_id),
+            owned_by(OutboxEvent, stream.workspace_id),
             OutboxEvent.global_seq > after,
             OutboxEvent.global_seq <= head,
         )

@@ -88,7 +88,8 @@ def retry(operation_id: str, dispatcher: Dispatcher) -> RetryOutcome:
         original = find_operation(session, operation_id)
         earlier = session.scalar(
             select(Operation).where(
-                Operation.user_id == original.user_id, Operation.idempotency_key == retry_key(original.id)
+                Operation.workspace_id == original.workspace_id,
+                Operation.idempotency_key == retry_key(original.id),
             )
         )
     if original.status == OperationStatus.SUCCEEDED.value:
@@ -108,7 +109,7 @@ def retry(operation_id: str, dispatcher: Dispatcher) -> RetryOutcome:
         persona_id=original.persona_id,
         idempotency_key=retry_key(original.id),
     )
-    return RetryOutcome("resubmitted", original, submit(original.user_id, submission, dispatcher))
+    return RetryOutcome("resubmitted", original, submit(original, submission, dispatcher))
 
 
 def reload(operation_id: str) -> Operation:

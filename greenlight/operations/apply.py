@@ -160,7 +160,7 @@ def _load(
     persona = _get_locked(session, Persona, op.persona_id)
     if (persona.revision if persona else 0) != expected_revision:
         raise FencingError(f"persona {op.persona_id} moved past revision {expected_revision}")
-    if to_apply and persona is not None and not visible_to(persona, op.user_id):
+    if to_apply and persona is not None and not visible_to(persona, op.workspace_id):
         raise NotFound("Persona not found", {"persona_id": op.persona_id})
     return op, persona
 

@@ -37,6 +37,7 @@ from greenlight.operations.submit import Submission, record_settled
 from greenlight.personas.production import ProductionCache, load_production
 from greenlight.redis_client import get_redis, operations_done_channel
 from greenlight.settings import Settings, get_settings
+from greenlight.tenancy import Actor
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ class Engine:
             log.warning("could not announce operations %s; waiters fall back to polling", operation_ids)
 
 
-def submit_inline(registry: Registry, user_id: str, submission: Submission) -> Operation:
+def submit_inline(registry: Registry, actor: Actor, submission: Submission) -> Operation:
     """Accept and apply in one transaction: for operations that create their persona, which
     nobody else can address yet, so no lock or queue is needed."""
 
@@ -317,4 +318,4 @@ def submit_inline(registry: Registry, user_id: str, submission: Submission) -> O
         assert applied is not None
         return applied
 
-    return record_settled(user_id, submission, apply_now)[0]
+    return record_settled(actor, submission, apply_now)[0]

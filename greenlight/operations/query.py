@@ -1,4 +1,4 @@
-"""Reading operations back, scoped to their user."""
+"""Reading operations back, scoped to their workspace."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from greenlight.models.operations import PENDING_STATUSES
 from greenlight.tenancy import owned_by
 
 
-def get_operation(session: Session, user_id: str, operation_id: str) -> Operation:
-    op = session.scalar(select(Operation).where(Operation.id == operation_id, owned_by(Operation, user_id)))
+def get_operation(session: Session, workspace_id: str, operation_id: str) -> Operation:
+    op = session.scalar(
+        select(Operation).where(Operation.id == operation_id, owned_by(Operation, workspace_id))
+    )
     if op is None:
         raise NotFound("Operation not found", {"operation_id": operation_id})
     return op

@@ -51,7 +51,7 @@ def _submit_one(schedule_id: str) -> str | None:
             idempotency_key=schedule_key(schedule.id),
             key_id=_scheduling_key(session, schedule),  # no request now: none to name
         )
-        op, _ = record(session, schedule.user_id, submission)
+        op, _ = record(session, schedule, submission)
         schedule.status = ScheduleStatus.SUBMITTED.value
         schedule.operation_id = op.id
         schedule.updated_at = utcnow()

@@ -33,7 +33,7 @@ from greenlight.idempotency import fingerprint, reuse_refusal, validate_key
 from greenlight.models import Operation, OperationCounter, OperationStatus, Persona
 from greenlight.models.base import table_of
 from greenlight.precompiled import Precompiled
-from greenlight.tenancy import visible_to
+from greenlight.tenancy import Actor, visible_to
 
 # More to check about the (owned) persona before accepting a request, in the same transaction.
 PersonaCheck = Callable[[Session, Persona], None]
@@ -91,17 +91,17 @@ def _counters_upsert(database: Capabilities) -> ReturningInsert[tuple[str, int]]
     return _advanced(database.upsert(_COUNTERS))
 
 
-def record(session: Session, user_id: str, submission: Submission) -> tuple[Operation, bool]:
+def record(session: Session, actor: Actor, submission: Submission) -> tuple[Operation, bool]:
     """The operation for this request: the earlier one under the same key, or a new one (a group of
     one: the rules are those of ``record_many``)."""
-    outcome = record_many(session, [(user_id, submission)])[0]
+    outcome = record_many(session, [(actor, submission)])[0]
     if isinstance(outcome, DomainError):
         raise outcome
     return outcome
 
 
 def record_settled(
-    user_id: str, submission: Submission, after_created: AfterCreated | None = None
+    actor: Actor, submission: Submission, after_created: AfterCreated | None = None
 ) -> tuple[Operation, bool]:
     """`record` in a transaction of its own, retried when a concurrent request under the same key
     commits first (then answered with that one's operation). `after_created` runs in the same
@@ -109,7 +109,7 @@ def record_settled(
     for _ in range(3):
         try:
             with unit_of_work() as session:
-                op, created = record(session, user_id, submission)
+                op, created = record(session, actor, submission)
                 if created and after_created is not None:
                     op = after_created(session, op)
                 return op, created
@@ -120,9 +120,9 @@ def record_settled(
     raise RuntimeError("idempotency key race did not settle")  # pragma: no cover
 
 
-def submit(user_id: str, submission: Submission, dispatcher: Dispatcher) -> Operation:
+def submit(actor: Actor, submission: Submission, dispatcher: Dispatcher) -> Operation:
     """Record the operation durably, then enqueue it; a lost message is found by the sweeper."""
-    op, created = record_settled(user_id, submission)
+    op, created = record_settled(actor, submission)
     if created:
         dispatcher.enqueue_operations([op])
     return op
@@ -134,10 +134,10 @@ Recorded = tuple[Operation, bool] | DomainError
 
 
 # A request ready to record: its place in the group, caller, submission, key and fingerprint.
-_Prepared = tuple[int, str, Submission, str | None, str]
+_Prepared = tuple[int, Actor, Submission, str | None, str]
 
 
-def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) -> list[Recorded]:
+def record_many(session: Session, requests: Sequence[tuple[Actor, Submission]]) -> list[Recorded]:
     """Record several requests in one transaction (group commit), each as `record` would.
 
     A refused request does not stop the others. Same key in one group: one operation, like
@@ -153,8 +153,8 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     owner_rows = {} if owner_checked_by_write else _owner_rows(session, persona_ids)
     now = utcnow()
     created: list[tuple[int, Operation]] = []
-    for index, user_id, submission, key, request_hash in prepared:
-        prior = earlier.get((user_id, key)) if key is not None else None
+    for index, actor, submission, key, request_hash in prepared:
+        prior = earlier.get((actor.workspace_id, key)) if key is not None else None
         if prior is not None:
             assert key is not None
             refusal = reuse_refusal(key, prior.request_hash, request_hash, prior.id)
@@ -162,7 +162,7 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
             continue
         try:
             if not owner_checked_by_write:
-                _check_owner(owner_rows, user_id, submission)
+                _check_owner(owner_rows, actor.workspace_id, submission)
             if submission.check is not None and submission.persona_id is not None:
                 persona = session.get(Persona, submission.persona_id)
                 assert persona is not None
@@ -170,11 +170,11 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
         except DomainError as exc:
             results[index] = exc
             continue
-        op = _new_operation(user_id, submission, key, request_hash, now)
+        op = _new_operation(actor, submission, key, request_hash, now)
         created.append((index, op))
         results[index] = (op, True)
         if key is not None:
-            earlier[(user_id, key)] = op
+            earlier[(actor.workspace_id, key)] = op
     written = (
         _write_operations(session, [op for _, op in created], owner_checked_by_write) if created else None
     )
@@ -185,10 +185,10 @@ def record_many(session: Session, requests: Sequence[tuple[str, Submission]]) ->
     return [result for result in results if result is not None]
 
 
-def _prepare(requests: Sequence[tuple[str, Submission]], results: list[Recorded | None]) -> list[_Prepared]:
+def _prepare(requests: Sequence[tuple[Actor, Submission]], results: list[Recorded | None]) -> list[_Prepared]:
     """Each request with its valid key and fingerprint; an invalid key refuses its request."""
     prepared: list[_Prepared] = []
-    for index, (user_id, submission) in enumerate(requests):
+    for index, (actor, submission) in enumerate(requests):
         try:
             key = validate_key(submission.idempotency_key)
         except DomainError as exc:
@@ -196,35 +196,36 @@ def _prepare(requests: Sequence[tuple[str, Submission]], results: list[Recorded 
             continue
         identity = submission.identity if submission.identity is not None else submission.payload
         request_hash = fingerprint(submission.kind, submission.persona_id, identity)
-        prepared.append((index, user_id, submission, key, request_hash))
+        prepared.append((index, actor, submission, key, request_hash))
     return prepared
 
 
 def _earlier_operations(session: Session, keys: set[str]) -> dict[tuple[str, str], Operation]:
-    """The operations already recorded under these keys, by (caller, key)."""
+    """The operations already recorded under these keys, by (workspace, key)."""
     if not keys:
         return {}
     query = select(Operation).where(Operation.idempotency_key.in_(keys))
-    return {(op.user_id, op.idempotency_key or ""): op for op in session.scalars(query)}
+    return {(op.workspace_id, op.idempotency_key or ""): op for op in session.scalars(query)}
 
 
-def _check_owner(owner_rows: dict[str, Any], user_id: str, submission: Submission) -> None:
-    """Someone else's (or a deleted) persona is refused exactly like a missing one."""
+def _check_owner(owner_rows: dict[str, Any], workspace_id: str, submission: Submission) -> None:
+    """Another workspace's (or a deleted) persona is refused exactly like a missing one."""
     if submission.persona_id is None:
         return
     row = owner_rows.get(submission.persona_id)
-    if row is None or not visible_to(row, user_id):
+    if row is None or not visible_to(row, workspace_id):
         raise NotFound("Persona not found", {"persona_id": submission.persona_id})
 
 
 def _new_operation(
-    user_id: str, submission: Submission, key: str | None, request_hash: str, now: datetime
+    actor: Actor, submission: Submission, key: str | None, request_hash: str, now: datetime
 ) -> Operation:
     """The operation a request makes, written with Core later; the object is what the caller is
     answered with."""
     return Operation(
         id=new_id(),
-        user_id=user_id,
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
         key_id=submission.key_id,
         request_id=submission.request_id,
         persona_id=submission.persona_id or new_id(),
@@ -249,23 +250,23 @@ def _owner_rows(session: Session, persona_ids: set[str]) -> dict[str, Any]:
     if not persona_ids:
         return {}
     personas = table_of(Persona)
-    query = select(personas.c.id, personas.c.user_id, personas.c.deleted_at).where(
+    query = select(personas.c.id, personas.c.workspace_id, personas.c.deleted_at).where(
         personas.c.id.in_(persona_ids)
     )
     return {row.id: row for row in session.connection().execute(query)}
 
 
-def _write_checks_owner(session: Session, requests: Sequence[tuple[str, Submission]]) -> bool:
+def _write_checks_owner(session: Session, requests: Sequence[tuple[Actor, Submission]]) -> bool:
     """Whether this group is written by one statement that checks each persona's owner itself
     (`_record_owned`): on PostgreSQL, a group whose requests all name an existing persona and have
     nothing more to check first."""
     return capabilities_of(session).writes_in_one_statement and _owned_only(requests)
 
 
-def _owned_only(requests: Sequence[tuple[str, Submission]]) -> bool:
+def _owned_only(requests: Sequence[tuple[Actor, Submission]]) -> bool:
     """Requests for existing personas with nothing to check but the owner, no key given twice (a
     request answered with another's operation of the group relies on that one being written)."""
-    keys = [(user_id, s.idempotency_key) for user_id, s in requests if s.idempotency_key is not None]
+    keys = [(actor.workspace_id, s.idempotency_key) for actor, s in requests if s.idempotency_key is not None]
     return len(set(keys)) == len(keys) and all(
         submission.persona_id is not None and submission.check is None for _, submission in requests
     )
@@ -338,7 +339,7 @@ def _record_owned(count: int) -> Precompiled:
         .select_from(requested)
         .join(
             personas,
-            and_(personas.c.id == requested.c.persona_id, visible_to(personas.c, requested.c.user_id)),
+            and_(personas.c.id == requested.c.persona_id, visible_to(personas.c, requested.c.workspace_id)),
         )
         .cte("owned")
     )
@@ -400,7 +401,7 @@ def _record_one() -> Precompiled:
 _RECORD_ONE = _record_one()
 
 
-def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
+def submit_many(requests: Sequence[tuple[Actor, Submission]], dispatcher: Dispatcher) -> list[Recorded]:
     """Record a group in one transaction, then enqueue what it created (one message per persona)."""
     try:
         # A group of one, or of requests that only need their persona's owner checked, writes in
@@ -411,9 +412,9 @@ def submit_many(requests: Sequence[tuple[str, Submission]], dispatcher: Dispatch
         # A concurrent request under one of these keys committed first: one by one, each of them
         # settles its own race as `submit` does.
         results = []
-        for user_id, submission in requests:
+        for actor, submission in requests:
             try:
-                results.append(record_settled(user_id, submission))
+                results.append(record_settled(actor, submission))
             except DomainError as exc:
                 results.append(exc)
     dispatcher.enqueue_operations([r[0] for r in results if not isinstance(r, DomainError) and r[1]])

@@ -22,11 +22,11 @@ class PersonaRow:
 
 
 def list_personas(
-    session: Session, user_id: str, search: str | None = None, *, limit: int = 50, offset: int = 0
+    session: Session, workspace_id: str, search: str | None = None, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[PersonaRow], int]:
-    """The user's personas, most recently changed first, whose name or description contains
+    """The workspace's personas, most recently changed first, whose name or description contains
     ``search`` (case-insensitive); and how many match in all."""
-    where = [visible_to(Persona, user_id)]
+    where = [visible_to(Persona, workspace_id)]
     text = (search or "").strip().lower()
     if text:
         where.append(

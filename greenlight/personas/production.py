@@ -61,6 +61,7 @@ def production_body(session: Session, persona: Persona, version: PersonaVersion)
     return {
         "persona_id": persona.id,
         "user_id": persona.user_id,
+        "workspace_id": persona.workspace_id,
         "version": version_to_dict(version),
         "resources": resources,
     }
@@ -111,14 +112,14 @@ def load_production(session: Session, persona: Persona) -> tuple[int, str, dict[
 
 
 def read_production(
-    session: Session, cache: ProductionCache, user_id: str, persona_id: str
+    session: Session, cache: ProductionCache, workspace_id: str, persona_id: str
 ) -> tuple[str, dict[str, Any]] | None:
     cached = cache.get(persona_id)
     if cached is not None:
         etag, body = cached
-        if body.get("user_id") == user_id:
+        if body.get("workspace_id") == workspace_id:
             return cached
-    persona = get_owned_persona(session, user_id, persona_id)
+    persona = get_owned_persona(session, workspace_id, persona_id)
     loaded = load_production(session, persona)
     if loaded is None:
         return None
@@ -132,7 +133,7 @@ class ProductionCopy:
     """A cache entry as the read path serves it: the body already encoded as the API answers it."""
 
     etag: str
-    user_id: str
+    workspace_id: str
     body_json: bytes
 
 
@@ -143,7 +144,7 @@ def _copy_of(raw: bytes) -> ProductionCopy | None:
     body = entry["body"]
     # The encoding JSON responses use (compact, UTF-8), done once per cache fill instead of per read.
     encoded = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    return ProductionCopy(str(entry["etag"]), str(body.get("user_id")), encoded)
+    return ProductionCopy(str(entry["etag"]), str(body.get("workspace_id")), encoded)
 
 
 @lru_cache(maxsize=1)
@@ -152,16 +153,16 @@ def production_copies() -> TrackedCache[ProductionCopy | None]:
     return TrackedCache(get_settings().require_redis_url(), _copy_of)
 
 
-def cached_production(user_id: str, persona_id: str) -> ProductionCopy | None:
+def cached_production(workspace_id: str, persona_id: str) -> ProductionCopy | None:
     """The production configuration from this process's copy, or None (read the slow path then).
 
     No database and, while the copy is valid, no Redis round trip: agents read this before every
-    conversation. Someone else's persona is never answered from here.
+    conversation. Another workspace's persona is never answered here.
     """
     try:
         copy = production_copies().get(cache_key(persona_id))
     except CacheUnavailable:
         return None
-    if copy is None or not owned_by(copy, user_id):
+    if copy is None or not owned_by(copy, workspace_id):
         return None
     return copy

@@ -172,7 +172,8 @@ def promotion_row(
     """The history row of one promotion (never updated)."""
     return {
         "persona_id": persona.id,
-        "user_id": persona.user_id,
+        "workspace_id": persona.workspace_id,
+        "user_id": request.actor_id,
         "version_id": published.id,
         "version_number": published.version_number,
         "previous_version_id": previous.id if previous else None,

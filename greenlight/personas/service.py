@@ -14,16 +14,16 @@ from greenlight.events import PersonaCreated
 from greenlight.models import Persona, PersonaVersion, VersionStatus
 from greenlight.models.personas import CONTENT_FIELDS
 from greenlight.outbox import emit
-from greenlight.tenancy import visible_to
+from greenlight.tenancy import Actor, visible_to
 
 PERSONA_FIELDS: tuple[str, ...] = ("name", "role", "description", "tags", "image_url")
 
 
 def get_owned_persona(
-    session: Session, user_id: str, persona_id: str, *, for_update: bool = False
+    session: Session, workspace_id: str, persona_id: str, *, for_update: bool = False
 ) -> Persona:
-    """The persona if it exists and belongs to the user; otherwise NotFound, the same either way."""
-    query = select(Persona).where(Persona.id == persona_id, visible_to(Persona, user_id))
+    """The persona if it exists and belongs to the workspace; otherwise NotFound, the same either way."""
+    query = select(Persona).where(Persona.id == persona_id, visible_to(Persona, workspace_id))
     if for_update:
         query = query.with_for_update()
     persona = session.scalar(query)
@@ -66,13 +66,15 @@ def content_of(version: PersonaVersion) -> dict[str, Any]:
 
 
 def create_persona(
-    session: Session, user_id: str, persona_id: str, data: dict[str, Any], operation_id: str
+    session: Session, actor: Actor, persona_id: str, data: dict[str, Any], operation_id: str
 ) -> Persona:
-    """A new persona with its first draft (version 1), announced by its first event."""
+    """A new persona of the actor's workspace, created by the actor, with its first draft (version
+    1), announced by its first event."""
     now = utcnow()
     persona = Persona(
         id=persona_id,
-        user_id=user_id,
+        workspace_id=actor.workspace_id,
+        user_id=actor.user_id,
         created_at=now,
         updated_at=now,
         revision=0,

@@ -1,7 +1,7 @@
 """the audit log: audit_events, and the key id and request id of each operation
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 17:00:00
 
 Operations recorded before this carry no key id or request id (null); nothing is back-filled in
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from greenlight.models.base import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

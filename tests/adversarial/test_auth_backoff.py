@@ -24,9 +24,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from cli.embedded import free_port, redis_server_binary
 from greenlight.auth_throttle import limiter_key_prefix
 from greenlight.db import unit_of_work
-from greenlight.keys import KEY_PREFIX, get_or_create_user, hash_key
+from greenlight.keys import KEY_PREFIX, hash_key
 from greenlight.models import ApiKey
 from greenlight.settings import get_settings
+from greenlight.workspaces import get_or_create_user, own_workspace
 from tests.support.http import new_key
 from tests.support.processes import Process, start_api
 from tests.support.tenants import PUBLIC_ROUTES, api_routes, error_of
@@ -65,7 +66,10 @@ def valid_key_with_prefix(prefix: str) -> str:
     raw = prefix + secrets.token_urlsafe(30)
     with unit_of_work() as session:
         user = get_or_create_user(session, f"owner-{secrets.token_hex(4)}")
-        session.add(ApiKey(user_id=user.id, prefix=raw[:10], key_hash=hash_key(raw)))
+        workspace = own_workspace(session, user)
+        session.add(
+            ApiKey(user_id=user.id, workspace_id=workspace.id, prefix=raw[:10], key_hash=hash_key(raw))
+        )
     return raw
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.http import create_persona, new_key
 from tests.support.processes import Process
-from tests.support.tenants import api_routes, error_of, footprint, settle, user_id_of
+from tests.support.tenants import api_routes, error_of, footprint, settle, workspace_id_of
 
 # Each is refused by the JSON parser itself: nesting past the interpreter's recursion limit, bad
 # UTF-8, a truncated document.
@@ -41,9 +41,9 @@ def test_unparsable_bodies_are_the_routes_400_on_every_path(http: httpx.Client, 
     key = new_key()
     auth = {"authorization": key, "content-type": "application/json"}
     persona_id = create_persona(http, {"authorization": key})["id"]
-    user_id = user_id_of(key)
-    settle(user_id)
-    before = footprint(user_id)
+    workspace_id = workspace_id_of(key)
+    settle(workspace_id)
+    before = footprint(workspace_id)
     routes = _body_routes(api_url)
     assert ("POST", "/v1/personas/{persona_id}/versions/promote") in routes
     for method, path in routes:
@@ -58,5 +58,5 @@ def test_unparsable_bodies_are_the_routes_400_on_every_path(http: httpx.Client, 
                 error_of(response)  # the endpoint family's own error shape
                 assert response.headers.get("x-request-id"), where
                 assert response.headers.get("connection") != "close", where
-    settle(user_id)
-    assert footprint(user_id) == before
+    settle(workspace_id)
+    assert footprint(workspace_id) == before

@@ -294,7 +294,7 @@ def test_stored_answers_keep_no_webhook_secret_and_replays_give_only_the_current
 MIGRATION_CHECK = textwrap.dedent(
     """
     import json, sys
-    import sqlalchemy as sa
+    from sqlalchemy import text
     from greenlight import migrate
     from greenlight.clock import utcnow
     from greenlight.db import unit_of_work
@@ -302,20 +302,17 @@ MIGRATION_CHECK = textwrap.dedent(
     from greenlight.models.base import JSONType
 
     migrate.upgrade("0006")
-    # Rows as the schema was then (Core, not today's models, which know later columns).
-    users = sa.table("users", sa.column("id"), sa.column("name"), sa.column("created_at"))
-    records = sa.table(
-        "idempotency_records", sa.column("id"), sa.column("user_id"), sa.column("key"),
-        sa.column("request_hash"), sa.column("status_code"), sa.column("body", JSONType),
-        sa.column("created_at"),
-    )
-    answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
-    with unit_of_work() as session:
-        session.execute(users.insert().values(id="u1", name="before", created_at=utcnow()))
-        session.execute(records.insert().values(
-            id="r1", user_id="u1", key="k", request_hash="h", status_code=201, body=answer,
-            created_at=utcnow(),
-        ))
+    with unit_of_work() as session:  # rows as that schema had them, written through SQL
+        session.execute(text("INSERT INTO users (id, name, created_at) VALUES ('u1', 'x', '2026-01-01')"))
+        answer = {"data": {"id": "w1", "secret": sys.argv[1]}, "errors": None}
+        session.execute(
+            text(
+                "INSERT INTO idempotency_records"
+                " (id, user_id, key, request_hash, status_code, body, created_at)"
+                " VALUES ('r1', 'u1', 'k', 'h', 201, :body, '2026-01-01')"
+            ),
+            {"body": json.dumps(answer)},
+        )
     migrate.upgrade()
     with unit_of_work() as session:
         print(json.dumps([record.body for record in session.query(IdempotencyRecord)]))

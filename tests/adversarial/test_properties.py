@@ -171,6 +171,8 @@ def _url(route: Route, tenant: Tenant) -> str:
         "operation_id": tenant.operation_id,
         "webhook_id": tenant.webhook_id,
         "delivery_id": tenant.delivery_id,
+        "user_id": tenant.user_id,  # the workspace's only admin: never removed nor demoted (LAST_ADMIN)
+        "key_id": "00000000-0000-0000-0000-000000000000",  # not the tenant's own: a DELETE would revoke it
         "number": "1",
         "a": "1",
         "b": "2",
@@ -226,7 +228,7 @@ def _content(tenant: Tenant) -> dict[str, int]:
     """The tenant's rows, less the records of requests: a refusal found while applying (a version
     that is not archived, say) is a failed operation, its event and its audit row, the durable
     record of the request, and changes nothing else."""
-    rows = footprint(tenant.user_id)
+    rows = footprint(tenant.workspace_id)
     records = ("operations", "events", "audit_events")
     return {table: count for table, count in rows.items() if table not in records}
 
@@ -255,12 +257,12 @@ def test_bad_input_is_never_a_server_error_and_a_refusal_changes_nothing(
 ) -> None:
     http, tenant, routes = world
     route, body, query, headers = data.draw(requests(routes))
-    settle(tenant.user_id)
+    settle(tenant.workspace_id)
     before = _content(tenant)
     response = _send(http, tenant, route, body, query, headers)
     where = (route.method, route.path, str(body)[:300], query, headers)
     assert response.status_code < 500, (where, response.text[:2000])
     if response.status_code >= 400:
         error_of(response)  # the route's own error shape
-        settle(tenant.user_id)
+        settle(tenant.workspace_id)
         assert _content(tenant) == before, where

@@ -16,7 +16,7 @@ import pytest
 from greenlight.settings import get_settings
 from tests.support.http import create_persona, new_key
 from tests.support.processes import Process, wait_until
-from tests.support.tenants import error_of, footprint, settle, user_id_of
+from tests.support.tenants import error_of, footprint, settle, workspace_id_of
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def test_schedules_far_in_the_past_or_beyond_the_horizon_are_refused(http: httpx
     key = new_key()
     auth = {"authorization": key}
     persona_id = _persona_with_draft(http, auth)
-    user_id = user_id_of(key)
-    settle(user_id)
-    before = footprint(user_id)
+    workspace_id = workspace_id_of(key)
+    settle(workspace_id)
+    before = footprint(workspace_id)
     horizon = get_settings().schedule_horizon_days
     cases = [*REFUSED, (_at(-timedelta(minutes=10)), "SCHEDULED_AT_IN_PAST")]
     cases.append((_at(timedelta(days=horizon + 1)), "SCHEDULED_AT_TOO_FAR"))
@@ -70,8 +70,8 @@ def test_schedules_far_in_the_past_or_beyond_the_horizon_are_refused(http: httpx
                 error = error_of(response)
                 assert error["error"] == code, response.text
                 assert error["details"]["scheduled_at"], response.text
-    settle(user_id)
-    assert footprint(user_id) == before
+    settle(workspace_id)
+    assert footprint(workspace_id) == before
     production = http.get(f"/v1/personas/{persona_id}/production", headers=auth).json()["data"]
     assert production["version"]["version_number"] == 2
 

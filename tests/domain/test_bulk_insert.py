@@ -17,6 +17,7 @@ from greenlight.models import Operation, OutboxEvent, Persona, PersonaVersion, P
 from greenlight.models.base import table_of
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
+from tests.support.actors import Acting
 from tests.support.workloads import make_persona, make_user
 
 _TABLES = [table_of(PersonaVersion), table_of(Promotion), table_of(OutboxEvent)]
@@ -47,7 +48,7 @@ def _written(persona: str) -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def _promoted(user: str, notes: str | None) -> str:
+def _promoted(user: Acting, notes: str | None) -> str:
     persona = make_persona(user)
     payload = {} if notes is None else {"notes": notes}
     for _ in range(2):  # the second one archives the first one's version (an UPDATE with them)

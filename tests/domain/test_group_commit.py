@@ -40,7 +40,7 @@ def test_a_group_keeps_arrival_order_per_persona(services: dict[str, str]) -> No
     with unit_of_work() as session:  # committed as the answers say
         stored = {
             op.id: (op.persona_id, op.seq)
-            for op in session.query(Operation).filter(Operation.user_id == user)
+            for op in session.query(Operation).filter(Operation.user_id == user.user_id)
         }
     assert {op.id: (op.persona_id, op.seq) for op in ops}.items() <= stored.items()
     with unit_of_work() as session:  # the next group continues the sequences
@@ -66,7 +66,9 @@ def test_a_refused_request_does_not_stop_the_others(services: dict[str, str]) ->
     assert last.seq == first.seq + 1
     with unit_of_work() as session:
         assert (
-            session.query(Operation).filter(Operation.persona_id == theirs, Operation.user_id == user).count()
+            session.query(Operation)
+            .filter(Operation.persona_id == theirs, Operation.user_id == user.user_id)
+            .count()
             == 0
         )
 
@@ -186,7 +188,7 @@ def test_an_operation_recorded_alone_on_someone_elses_persona_writes_nothing(
         assert counters == [1, 1]  # only the creates' numbers
         assert (
             session.scalar(
-                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other)
+                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other.user_id)
             )
             == 0
         )
@@ -235,7 +237,7 @@ def test_a_group_written_in_one_statement_writes_only_what_is_the_callers(servic
         assert [tuple(row) for row in stored][1:] == [(first.id, 2), (last.id, 3)]
         assert (
             session.scalar(
-                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other)
+                sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == other.user_id)
             )
             == 0
         )

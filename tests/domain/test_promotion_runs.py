@@ -17,6 +17,7 @@ from greenlight.operations.submit import Submission, submit
 from greenlight.personas.production import ProductionCache
 from greenlight.redis_client import get_redis
 from greenlight.settings import get_settings
+from tests.support.actors import Acting
 from tests.support.workloads import make_persona, make_user
 
 
@@ -25,7 +26,7 @@ def _engine(apply_batch_size: int) -> Engine:
     return Engine(kinds.REGISTRY, settings=settings)
 
 
-def _promote(user: str, persona: str, payload: dict[str, Any]) -> str:
+def _promote(user: Acting, persona: str, payload: dict[str, Any]) -> str:
     return submit(user, Submission(kinds.PERSONA_PROMOTE.name, payload, persona), NullDispatcher()).id
 
 

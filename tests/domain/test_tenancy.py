@@ -47,7 +47,7 @@ def test_a_deleted_persona_is_missing_to_its_owner_and_refuses_new_operations(
     _delete(persona_id)
     with unit_of_work() as session:
         try:
-            get_owned_persona(session, user, persona_id)
+            get_owned_persona(session, user.workspace_id, persona_id)
             raise AssertionError("a deleted persona was found")
         except NotFound:
             pass

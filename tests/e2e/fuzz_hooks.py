@@ -15,6 +15,10 @@ They give the fuzzer what no schema can say, and leave every rule a schema can s
 - Every persona the fuzzer creates is given a history, two promotions (asynchronous, applied in
   order by the workers): a production version to read and an archived one to unarchive, which a
   random walk through the links rarely builds in its few steps.
+- The fuzzer never removes, demotes or revokes itself: its own user id (in every persona's ``user_id``,
+  where schemathesis finds it) and key id in a ``/v1/members/...`` or ``/v1/keys/...`` path are
+  replaced by unknown ones. An admin may do that to themselves once another admin exists (the fuzzer
+  makes some), and every later case would then be a 401 or 403.
 - Schemathesis guesses resources from field names: ``kb_ids`` reads to it as ids of a "Kb" that
   nothing in this API creates, so it would never start its stateful scenarios at ``POST
   /v1/personas``. They are the ids of knowledge bases in the caller's voice platform, opaque to
@@ -23,6 +27,7 @@ They give the fuzzer what no schema can say, and leave every rule a schema can s
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import uuid
@@ -47,6 +52,10 @@ NOT_RESOURCES = frozenset({"kb_ids"})
 SCHEDULED = ("/versions/promote", "/publish")
 
 _webhooks: deque[str] = deque()
+# "user id,key id" of the fuzzer's own key (set by tests/e2e/test_fuzz.py).
+SELF_IDS = "GREENLIGHT_FUZZ_SELF_IDS"
+_SELF = frozenset(filter(None, os.environ.get(SELF_IDS, "").split(",")))
+SELF_PATHS = ("/v1/members/", "/v1/keys/")
 
 
 def _on_loopback(url: str) -> str:
@@ -104,9 +113,18 @@ def _without_guesses(analyze: Callable[[Any], Any]) -> Callable[[Any], Any]:
 dependencies.analyze = _without_guesses(dependencies.analyze)
 
 
+def _not_itself(case: Case) -> None:
+    parameters = case.path_parameters or {}
+    if case.path.startswith(SELF_PATHS) and any(str(value) in _SELF for value in parameters.values()):
+        case.path_parameters = {
+            name: str(uuid.uuid4()) if str(value) in _SELF else value for name, value in parameters.items()
+        }
+
+
 @schemathesis.hook
 def map_case(context: HookContext, case: Case) -> Case:
     _unique_key(case)
+    _not_itself(case)
     if case.path.startswith("/v1/webhooks") and isinstance(case.body, dict):
         url = case.body.get("url")
         if isinstance(url, str):
@@ -132,10 +150,9 @@ def _give_history(base: str, auth: dict[str, str], persona_id: str) -> None:
 def after_call(context: HookContext, case: Case, response: Any) -> None:
     if case.method.upper() != "POST" or response.status_code != 201:
         return
-    created = response.json()["data"]["id"]
     base = response.request.url.rsplit(case.path, 1)[0]
     auth = {"authorization": response.request.headers["authorization"]}
     if case.path == "/v1/webhooks":
-        _keep_few_webhooks(base, auth, created)
+        _keep_few_webhooks(base, auth, response.json()["data"]["id"])
     elif case.path == "/v1/personas":
-        _give_history(base, auth, created)
+        _give_history(base, auth, response.json()["data"]["id"])

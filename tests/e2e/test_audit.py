@@ -17,6 +17,7 @@ from greenlight.db import unit_of_work
 from greenlight.keys import authenticate, revoke_key
 from greenlight.models import AuditEvent, AuditOutcome, Operation
 from greenlight.operations.submit import Submission, submit
+from tests.support.actors import own
 from tests.support.http import create_persona, new_key, wait_operation
 from tests.support.processes import Process, wait_until
 from tests.support.tenants import error_of, settle
@@ -160,7 +161,7 @@ def test_an_operation_that_could_not_be_applied_is_audited_as_failed(client: htt
     # A payload the API would refuse (a persona name cannot be null), slipped in behind its back by
     # an operator: the database refuses it, so it fails; submitted with no key and no request.
     bad = submit(
-        user_id,
+        own(user_id),
         Submission(kinds.DRAFT_UPDATE.name, {"changes": {"name": None}}, persona["id"]),
         CeleryDispatcher(),
     )

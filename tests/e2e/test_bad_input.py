@@ -17,7 +17,7 @@ from api.inputs import MAX_DEPTH
 from api.schemas import MAX_VERSION_NUMBER
 from tests.support.http import new_key
 from tests.support.processes import Process
-from tests.support.tenants import api_routes, error_of, footprint, settle, user_id_of
+from tests.support.tenants import api_routes, error_of, footprint, settle, workspace_id_of
 
 # How a creation is asked for its outcome (the world asks every change not to wait).
 WAIT = {"Prefer": "wait=30"}
@@ -29,7 +29,7 @@ class World:
 
     http: httpx.Client
     auth: dict[str, str]
-    user_id: str
+    workspace_id: str
     persona_id: str
     schedule_id: str
     draft_id: str
@@ -57,7 +57,7 @@ def world(api_url: str, module_worker: Process) -> Iterator[World]:
         yield World(
             http=http,
             auth={"authorization": key, "Prefer": "respond-async"},
-            user_id=user_id_of(key),
+            workspace_id=workspace_id_of(key),
             persona_id=pid,
             schedule_id=schedule.json()["data"]["id"],
             draft_id=draft["draft_id"],
@@ -73,8 +73,8 @@ def send(world: World, method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 def refused(world: World, cases: list[tuple[str, str, dict[str, Any], int, str | None]]) -> None:
     """Each (method, url, request kwargs, status, error code) is refused so, and writes nothing."""
-    settle(world.user_id)
-    before = footprint(world.user_id)
+    settle(world.workspace_id)
+    before = footprint(world.workspace_id)
     for method, url, kwargs, status, code in cases:
         response = send(world, method, url, **kwargs)
         assert response.status_code == status, (method, url, kwargs, response.text)
@@ -82,8 +82,8 @@ def refused(world: World, cases: list[tuple[str, str, dict[str, Any], int, str |
         if code is not None and error["error"] is not None:  # Retell's shape has no code
             assert error["error"] == code, (method, url, response.text)
         assert error["message"], response.text
-    settle(world.user_id)
-    assert footprint(world.user_id) == before
+    settle(world.workspace_id)
+    assert footprint(world.workspace_id) == before
 
 
 def body_endpoints(world: World) -> list[tuple[str, str]]:
@@ -428,6 +428,14 @@ def test_invalid_idempotency_keys_are_400_on_every_mutating_endpoint(world: Worl
             f"/v1/webhooks/{hook}/deliveries/{uuid.uuid4()}/redeliver",
             None,
         ),
+    }
+    someone = uuid.uuid4()
+    endpoints |= {
+        ("POST", "/v1/members"): ("/v1/members", {"user": "someone", "role": "viewer"}),
+        ("PATCH", "/v1/members/{user_id}"): (f"/v1/members/{someone}", {"role": "viewer"}),
+        ("DELETE", "/v1/members/{user_id}"): (f"/v1/members/{someone}", None),
+        ("POST", "/v1/keys"): ("/v1/keys", {"name": "x"}),
+        ("DELETE", "/v1/keys/{key_id}"): (f"/v1/keys/{someone}", None),
     }
     assert {route for route in api_routes() if route[0] in MUTATING} == set(endpoints)
     bodies = [

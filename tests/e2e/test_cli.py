@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 import uuid
+from typing import Any
 
 import click
 import httpx
@@ -22,6 +23,7 @@ from greenlight.models import Operation
 from greenlight.operations.engine import Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.settings import get_settings
+from tests.support.actors import own
 from tests.support.http import create_persona, wait_operation
 from tests.support.processes import BIN
 from tests.support.workloads import abandon_drain
@@ -83,7 +85,9 @@ def test_keys_create_list_revoke(client: httpx.Client) -> None:
 
 def _refused_operation(persona: dict[str, str]) -> Operation:
     """An operation the workers refuse: a kind no handler knows."""
-    op = submit(persona["user_id"], Submission("test.unknown_kind", {}, persona["id"]), CeleryDispatcher())
+    op = submit(
+        own(persona["user_id"]), Submission("test.unknown_kind", {}, persona["id"]), CeleryDispatcher()
+    )
     return op
 
 
@@ -121,7 +125,7 @@ def test_ops_list_filters_and_show(client: httpx.Client, auth: dict[str, str]) -
 def _given_up_promotion(persona: dict[str, str]) -> Operation:
     """A promotion whose message kept killing workers: given up with TOO_MANY_ATTEMPTS."""
     op = submit(
-        persona["user_id"], Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
+        own(persona["user_id"]), Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
     )
     with unit_of_work() as session:
         session.execute(
@@ -183,7 +187,7 @@ def test_retry_re_enqueues_a_stuck_operation(client: httpx.Client, auth: dict[st
     # Accepted, but its message never reached the broker.
     started = time.monotonic()
     stuck = submit(
-        persona["user_id"], Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
+        own(persona["user_id"]), Submission(kinds.PERSONA_PROMOTE.name, {}, persona["id"]), NullDispatcher()
     )
     result = invoke("ops", "retry", stuck.id, "--wait", "--timeout", "30")
     elapsed = time.monotonic() - started
@@ -226,3 +230,46 @@ def test_expected_failures_are_one_line_without_a_traceback(tmp_path: object) ->
         assert run.returncode == 1, run.stderr
         assert run.stdout == ""
         assert len(run.stderr.strip().splitlines()) == 1 and expected in run.stderr, run.stderr
+
+
+def _whoami(client: httpx.Client, key: str) -> dict[str, Any]:
+    response = client.get("/v1/workspace", headers={"authorization": key})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def test_keys_create_puts_a_newcomer_in_their_own_workspace_or_in_a_named_one(client: httpx.Client) -> None:
+    newcomer = f"cli-{uuid.uuid4().hex[:8]}"
+    own_key = invoke("keys", "create", "--user", newcomer).stdout.strip()
+    me = _whoami(client, own_key)
+    assert me["workspace"] == {"id": me["user"]["id"], "name": newcomer} and me["role"] == "admin"
+
+    team, lead, dev = (
+        f"team-{uuid.uuid4().hex[:8]}",
+        f"lead-{uuid.uuid4().hex[:6]}",
+        f"dev-{uuid.uuid4().hex[:6]}",
+    )
+    lead_key = invoke("keys", "create", "--user", lead, "--workspace", team).stdout.strip()
+    as_lead = _whoami(client, lead_key)
+    assert as_lead["workspace"]["name"] == team and as_lead["role"] == "admin"  # it created the workspace
+    joined = invoke("keys", "create", "--user", dev, "--workspace", team, "--role", "editor")
+    assert joined.exit_code == 0, joined.output
+    as_dev = _whoami(client, joined.stdout.strip())
+    assert as_dev["workspace"] == as_lead["workspace"] and as_dev["role"] == "editor"
+    assert as_dev["key"]["role"] is None
+    # A member already: --role narrows the key, never widens it.
+    narrow = _whoami(
+        client,
+        invoke("keys", "create", "--user", dev, "--workspace", team, "--role", "viewer").stdout.strip(),
+    )
+    assert narrow["role"] == "editor" and narrow["key"]["role"] == "viewer"
+    wide = invoke("keys", "create", "--user", dev, "--workspace", team, "--role", "admin")
+    assert wide.exit_code == 1 and "wider" in wide.output
+
+    # The two members share the workspace's personas; the newcomer's own workspace sees none of them.
+    persona = create_persona(client, {"authorization": joined.stdout.strip()})
+    assert client.get(f"/v1/personas/{persona['id']}", headers={"authorization": lead_key}).status_code == 200
+    assert client.get(f"/v1/personas/{persona['id']}", headers={"authorization": own_key}).status_code == 404
+    listed = invoke("keys", "list", "--workspace", team).stdout
+    assert len(listed.strip().splitlines()) == 4 and "viewer" in listed  # header and three keys

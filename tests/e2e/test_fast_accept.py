@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 import api.fast.promote_accept
 from greenlight.db import unit_of_work
 from greenlight.keys import create_key
+from tests.support.actors import own
 from tests.support.http import create_persona
 from tests.support.processes import Process
 from tests.support.workloads import make_persona
@@ -60,7 +61,7 @@ def key(services: dict[str, str]) -> tuple[str, str]:
 @pytest.fixture
 def persona(app: TestClient, key: tuple[str, str]) -> str:
     user_id, raw = key
-    persona_id = make_persona(user_id)
+    persona_id = make_persona(own(user_id))
     # The route checks the key and this process remembers it: the fast path's precondition.
     assert app.get(f"/v1/personas/{persona_id}", headers={"authorization": raw}).status_code == 200
     return persona_id
@@ -166,7 +167,7 @@ def test_another_tenants_persona_is_the_routes_404(
     _, raw = key
     with unit_of_work() as session:
         stranger, _ = create_key(session, f"stranger-{uuid.uuid4().hex[:8]}")
-    theirs = make_persona(stranger.user_id)
+    theirs = make_persona(own(stranger.user_id))
     for persona_id in (theirs, "no-such-persona"):
         fast = _post(app, persona_id, raw, b'{"notes": "mine?"}')
         assert fast.status_code == 404, fast.text

@@ -28,11 +28,13 @@ import sqlalchemy as sa
 
 from api.main import app
 from greenlight.db import unit_of_work
+from greenlight.keys import authenticate
 from greenlight.models import Operation
 from greenlight.notifications import endpoints
+from tests.e2e.fuzz_hooks import SELF_IDS
 from tests.support.http import new_key
 from tests.support.processes import BIN, Process
-from tests.support.tenants import settle, user_id_of
+from tests.support.tenants import settle, workspace_id_of
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The whole run's budget; the run itself takes well under it.
@@ -49,10 +51,10 @@ def fuzz_key(api_url: str, module_worker: Process, notifications_worker: Process
     yield key  # the notification worker makes deliveries of its events, for redeliveries to follow
     # The fuzzer's endpoints (on a closed loopback port) would take every event of its personas and
     # keep the webhook workers of later tests busy retrying them: delete them with their deliveries.
-    user_id = user_id_of(key)
+    workspace_id = workspace_id_of(key)
     with unit_of_work() as session:
-        for endpoint in endpoints.list_endpoints(session, user_id):
-            endpoints.delete_endpoint(session, user_id, endpoint.id)
+        for endpoint in endpoints.list_endpoints(session, workspace_id):
+            endpoints.delete_endpoint(session, workspace_id, endpoint.id)
 
 
 def test_served_schema_is_the_one_fuzzed(api_url: str) -> None:
@@ -67,7 +69,14 @@ def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str, tmp_path: Path)
         str(BIN / "schemathesis"), "--config-file", str(CONFIG), "run", f"{api_url}/openapi.json",
         "--seed", str(seed), "--header", f"authorization: {fuzz_key}", "--output-truncate", "false",
     ]  # fmt: skip
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks", "PYTHONPATH": str(CONFIG.parents[2])}
+    with unit_of_work() as session:
+        me = authenticate(session, fuzz_key)
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks",
+        "PYTHONPATH": str(CONFIG.parents[2]),
+        SELF_IDS: f"{me.user_id},{me.key_id}",  # the hooks keep the fuzzer from removing itself
+    }
     # Run elsewhere: schemathesis keeps a cache in its working directory.
     run = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=RUN_TIMEOUT)
     report = run.stdout + run.stderr
@@ -81,10 +90,11 @@ def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str, tmp_path: Path)
 
 def test_everything_the_fuzzer_submitted_settles(fuzz_key: str) -> None:
     """Accepted 202s are finished by the workers: succeeded, or refused with a domain error."""
-    user_id = user_id_of(fuzz_key)
-    settle(user_id, timeout=90)
+    workspace_id = workspace_id_of(fuzz_key)
+    settle(workspace_id, timeout=90)
     with unit_of_work() as session:
-        operations = session.scalars(sa.select(Operation).where(Operation.user_id == user_id)).all()
+        query = sa.select(Operation).where(Operation.workspace_id == workspace_id)
+        operations = session.scalars(query).all()
     assert len(operations) > 10, "run with the fuzz test above: it submits the operations checked here"
     for op in operations:
         assert op.status in ("succeeded", "failed"), (op.kind, op.status)

@@ -22,6 +22,7 @@ from cli.embedded import EmbeddedRedis, free_port
 from greenlight.operations.submit import Submission, submit
 from greenlight.queues import Queue
 from greenlight.readiness import CheckFailed
+from tests.support.actors import own
 from tests.support.http import create_persona, wait_operation
 from tests.support.processes import Process, start_api, start_worker, wait_until
 from workers.dispatch import CeleryDispatcher
@@ -158,7 +159,7 @@ def test_metrics_move_when_operations_run(api_url: str, client: httpx.Client, au
     promoted = client.post(f"/v1/personas/{persona['id']}/versions/promote", headers=auth)
     assert promoted.status_code == 200
     # A kind no handler knows: the worker refuses it, and the failure is counted.
-    doomed = submit(persona["user_id"], Submission(unknown_kind, {}, persona["id"]), CeleryDispatcher())
+    doomed = submit(own(persona["user_id"]), Submission(unknown_kind, {}, persona["id"]), CeleryDispatcher())
     assert wait_operation(client, auth, doomed.id)["status"] == "failed"
 
     after = scrape(api_url)

@@ -34,7 +34,7 @@ from tests.support.tenants import (
     footprint,
     make_tenant,
     settle,
-    user_id_of,
+    workspace_id_of,
 )
 from workers.catalogue import APPLY_ACK, DRAIN_PERSONAS
 
@@ -124,6 +124,21 @@ def isolation_cases(owner: Tenant, me: Tenant) -> dict[tuple[str, str], list[tup
             (("GET", f"/persona/draft/{owner.draft_id}", {}), ("GET", f"/persona/draft/{_missing()}", {}))
         ],
         **webhook_cases(owner, me),
+        **workspace_cases(owner),
+    }
+
+
+def workspace_cases(owner: Tenant) -> dict[tuple[str, str], list[tuple[Request, Request]]]:
+    """Members and keys of another workspace: its admin, its key."""
+    member, nobody = f"/v1/members/{owner.user_id}", f"/v1/members/{_missing()}"
+    return {
+        ("PATCH", "/v1/members/{user_id}"): [
+            (("PATCH", member, {"json": {"role": "viewer"}}), ("PATCH", nobody, {"json": {"role": "viewer"}}))
+        ],
+        ("DELETE", "/v1/members/{user_id}"): [(("DELETE", member, {}), ("DELETE", nobody, {}))],
+        ("DELETE", "/v1/keys/{key_id}"): [
+            (("DELETE", f"/v1/keys/{owner.key_id}", {}), ("DELETE", f"/v1/keys/{_missing()}", {}))
+        ],
     }
 
 
@@ -188,6 +203,9 @@ def _snapshot(http: httpx.Client, tenant: Tenant) -> Any:
             f"/v1/personas/{pid}/scheduled-promotions",
             f"/v1/personas/{pid}/proposals",
             f"/persona/draft/{tenant.draft_id}",
+            "/v1/workspace",
+            "/v1/members",
+            "/v1/keys",
         )
     ]
 
@@ -198,9 +216,9 @@ def test_someone_elses_ids_answer_exactly_like_missing_ones(
     cases = isolation_cases(owner, intruder)
     with_ids = {route for route in api_routes() if "{" in route[1]}
     assert set(cases) == with_ids, "every route that takes an id needs an isolation case here"
-    settle(owner.user_id)
-    settle(intruder.user_id)
-    owner_before, state_before = footprint(owner.user_id), _snapshot(http, owner)
+    settle(owner.workspace_id)
+    settle(intruder.workspace_id)
+    owner_before, state_before = footprint(owner.workspace_id), _snapshot(http, owner)
     pairs = [pair for route_pairs in cases.values() for pair in route_pairs] + body_id_cases(owner)
     for foreign, missing in pairs:
         theirs, absent = _call(http, intruder, foreign), _call(http, intruder, missing)
@@ -213,8 +231,8 @@ def test_someone_elses_ids_answer_exactly_like_missing_ones(
         assert all(str(value) in sent for value in got["details"].values()), theirs.text
         if foreign[0] == "GET":  # the ids are real: their owner reads them
             assert _call(http, owner, foreign).status_code == 200, foreign
-    settle(owner.user_id)
-    assert footprint(owner.user_id) == owner_before
+    settle(owner.workspace_id)
+    assert footprint(owner.workspace_id) == owner_before
     assert _snapshot(http, owner) == state_before
 
 
@@ -227,6 +245,11 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/v1/webhooks"): "the caller's endpoints only",
     ("POST", "/v1/webhooks"): "creates the caller's own endpoint",
     ("GET", "/v1/audit-events"): "the caller's workspace's audit log only; someone else's ids find nothing",
+    ("GET", "/v1/workspace"): "the caller's own workspace, user and key",
+    ("GET", "/v1/members"): "the caller's workspace's members only",
+    ("POST", "/v1/members"): "adds a member to the caller's workspace only",
+    ("GET", "/v1/keys"): "the caller's workspace's keys only",
+    ("POST", "/v1/keys"): "creates a key of the caller's workspace, for one of its members only",
 }
 
 
@@ -235,8 +258,8 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
 ) -> None:
     with_ids = {route for route in api_routes() if "{" in route[1]}
     assert api_routes() - with_ids - PUBLIC_ROUTES == set(ROUTES_WITHOUT_IDS), "every route needs a row"
-    settle(owner.user_id)
-    owner_before, state_before = footprint(owner.user_id), _snapshot(http, owner)
+    settle(owner.workspace_id)
+    owner_before, state_before = footprint(owner.workspace_id), _snapshot(http, owner)
     hooks_before = http.get("/v1/webhooks", headers=owner.auth).json()["data"]
     stream = SSEClient(api_url, {"authorization": intruder.key}, {"last_event_id": "0"})
     try:
@@ -248,6 +271,7 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
         assert hook.status_code == 201, hook.text
         listed = http.get("/v1/webhooks", headers=intruder.auth).json()["data"]
         assert owner.webhook_id not in {item["id"] for item in listed}
+        _workspace_routes_stay_in_the_callers_workspace(http, owner, intruder)
         flags = [http.get("/persona/flags", headers=t.auth).json() for t in (owner, intruder)]
         assert flags[0] == flags[1]
         _audit_shows_only_the_callers(http, owner, intruder)
@@ -255,7 +279,7 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
         missing = http.get("/v1/events", params={"persona_id": _missing()}, headers=intruder.auth)
         assert theirs.status_code == missing.status_code == 404
         assert error_of(theirs)["message"] == error_of(missing)["message"]
-        settle(intruder.user_id)
+        settle(intruder.workspace_id)
         seen = []
         with contextlib.suppress(queue.Empty):
             while True:
@@ -264,8 +288,8 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
         assert {event.data.get("persona_id") for event in seen}.isdisjoint({owner.persona_id})
     finally:
         stream.close()
-    settle(owner.user_id)
-    assert footprint(owner.user_id) == owner_before
+    settle(owner.workspace_id)
+    assert footprint(owner.workspace_id) == owner_before
     assert _snapshot(http, owner) == state_before
     assert http.get("/v1/webhooks", headers=owner.auth).json()["data"] == hooks_before
 
@@ -276,7 +300,7 @@ def _audit_shows_only_the_callers(http: httpx.Client, owner: Tenant, intruder: T
     own = http.get("/v1/audit-events", params={"limit": 200}, headers=intruder.auth)
     assert own.status_code == 200, own.text
     items = own.json()["data"]["items"]
-    assert items and {item["workspace_id"] for item in items} == {intruder.user_id}
+    assert items and {item["workspace_id"] for item in items} == {intruder.workspace_id}
     owners = {owner.persona_id, owner.webhook_id, owner.user_id}
     assert owners.isdisjoint(
         {item["target_id"] for item in items} | {item["actor_user_id"] for item in items}
@@ -287,6 +311,31 @@ def _audit_shows_only_the_callers(http: httpx.Client, owner: Tenant, intruder: T
     assert http.get("/v1/audit-events", headers=owner.auth).json()["data"]["items"], (
         "the owner's log is empty"
     )
+
+
+def _workspace_routes_stay_in_the_callers_workspace(
+    http: httpx.Client, owner: Tenant, intruder: Tenant
+) -> None:
+    """The intruder's workspace routes answer of the intruder's workspace; the owner's user is no
+    member of it, so no key of the intruder's makes them act there."""
+    me = http.get("/v1/workspace", headers=intruder.auth).json()["data"]
+    assert me["workspace"]["id"] == intruder.workspace_id != owner.workspace_id
+    assert me["user"]["id"] == intruder.user_id and me["role"] == "admin"
+    added = http.post(
+        "/v1/members",
+        json={"user": f"helper-{uuid.uuid4().hex[:8]}", "role": "viewer"},
+        headers=intruder.auth,
+    )
+    assert added.status_code == 201, added.text
+    listed = {m["user_id"] for m in http.get("/v1/members", headers=intruder.auth).json()["data"]}
+    assert listed == {intruder.user_id, added.json()["data"]["user_id"]}
+    for_owner = http.post("/v1/keys", json={"name": "x", "user_id": owner.user_id}, headers=intruder.auth)
+    nobody = http.post("/v1/keys", json={"name": "x", "user_id": _missing()}, headers=intruder.auth)
+    assert for_owner.status_code == nobody.status_code == 404, for_owner.text
+    key = http.post("/v1/keys", json={"name": "mine"}, headers=intruder.auth)
+    assert key.status_code == 201, key.text
+    keys = {k["id"] for k in http.get("/v1/keys", headers=intruder.auth).json()["data"]}
+    assert owner.key_id not in keys and key.json()["data"]["id"] in keys
 
 
 def _fill(path: str) -> str:
@@ -446,7 +495,7 @@ def test_keys_never_reach_logs_error_bodies_redis_or_task_arguments(
             call("GET", f"/v1/personas/{pid}", headers={"authorization": f"Bearer {wrong}"}).status_code
             == 401
         )
-        settle(user_id_of(key))
+        settle(workspace_id_of(key))
     for response in answers:
         if response.status_code >= 400:
             assert key not in response.text and wrong not in response.text, response.text

@@ -18,13 +18,15 @@ from greenlight.operations.engine import Claimed, Engine
 from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
 from greenlight.settings import get_settings
+from tests.support.actors import Acting, own
 from tests.support.http import create_persona, wait_operation
 from tests.support.workloads import abandon_drain
 from workers.dispatch import CeleryDispatcher
 
 
-def _user_id(client: httpx.Client, auth: dict[str, str], persona_id: str) -> str:
-    return str(client.get(f"/v1/personas/{persona_id}", headers=auth).json()["data"]["user_id"])
+def _user_id(client: httpx.Client, auth: dict[str, str], persona_id: str) -> Acting:
+    """Its creator, acting in their own workspace."""
+    return own(str(client.get(f"/v1/personas/{persona_id}", headers=auth).json()["data"]["user_id"]))
 
 
 def test_worker_with_expired_lock_cannot_commit(client: httpx.Client, auth: dict[str, str]) -> None:

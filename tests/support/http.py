@@ -39,6 +39,20 @@ def new_key(name: str | None = None, role: Role | None = None) -> str:
     return raw
 
 
+def member_key(client: httpx.Client, workspace_key: str, role: Role | str, name: str | None = None) -> str:
+    """A key of a new member with ``role`` in the workspace of ``workspace_key`` (an admin's key),
+    made through the API: POST /v1/members, then POST /v1/keys for that member."""
+    admin = {"authorization": workspace_key}
+    user = name or f"member-{uuid.uuid4().hex[:8]}"
+    added = client.post("/v1/members", json={"user": user, "role": str(role)}, headers=admin)
+    assert added.status_code == 201, added.text
+    body = {"name": f"{user}'s key", "user_id": added.json()["data"]["user_id"]}
+    created = client.post("/v1/keys", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    raw: str = created.json()["data"]["api_key"]
+    return raw
+
+
 # Seed 002's POST /persona/draft: its answer's fields, a request, and a successful answer's body.
 RESPONSE_FIELDS = {"success", "draft_id", "idempotency_key", "message", "form_state"}
 

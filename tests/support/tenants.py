@@ -75,47 +75,61 @@ def user_id_of(key: str) -> str:
         return authenticate(session, key).user_id
 
 
-def settle(user_id: str, timeout: float = 30) -> None:
-    """Wait until none of the user's operations is queued or running."""
+def workspace_id_of(key: str) -> str:
+    with unit_of_work() as session:
+        return authenticate(session, key).workspace_id
+
+
+def settle(workspace_id: str, timeout: float = 30) -> None:
+    """Wait until none of the workspace's operations is queued or running."""
 
     def settled() -> bool:
         with unit_of_work() as session:
             pending = session.scalar(
                 sa.select(sa.func.count())
                 .select_from(Operation)
-                .where(Operation.user_id == user_id, Operation.status.in_(PENDING_STATUSES))
+                .where(Operation.workspace_id == workspace_id, Operation.status.in_(PENDING_STATUSES))
             )
         return pending == 0
 
     wait_until(settled, timeout=timeout, interval=0.05)
 
 
-def footprint(user_id: str) -> dict[str, int]:
-    """How many rows of every table belong to the user: equal before and after means nothing written."""
-    personas = sa.select(Persona.id).where(Persona.user_id == user_id)
+def footprint(workspace_id: str) -> dict[str, int]:
+    """How many rows of every table belong to the workspace: equal before and after means nothing written."""
+    personas = sa.select(Persona.id).where(Persona.workspace_id == workspace_id)
     versions = sa.select(PersonaVersion.id).where(PersonaVersion.persona_id.in_(personas))
     queries = {
-        "personas": sa.select(sa.func.count()).select_from(Persona).where(Persona.user_id == user_id),
+        "personas": sa.select(sa.func.count())
+        .select_from(Persona)
+        .where(Persona.workspace_id == workspace_id),
         "versions": sa.select(sa.func.count())
         .select_from(PersonaVersion)
         .where(PersonaVersion.persona_id.in_(personas)),
         "version_resources": sa.select(sa.func.count())
         .select_from(VersionResource)
         .where(VersionResource.version_id.in_(versions)),
-        "resources": sa.select(sa.func.count()).select_from(Resource).where(Resource.user_id == user_id),
-        "operations": sa.select(sa.func.count()).select_from(Operation).where(Operation.user_id == user_id),
+        "resources": sa.select(sa.func.count())
+        .select_from(Resource)
+        .where(Resource.workspace_id == workspace_id),
+        "operations": sa.select(sa.func.count())
+        .select_from(Operation)
+        .where(Operation.workspace_id == workspace_id),
         "draft_entries": sa.select(sa.func.count())
         .select_from(DraftEntry)
-        .where(DraftEntry.user_id == user_id),
+        .where(DraftEntry.workspace_id == workspace_id),
         "schedules": sa.select(sa.func.count())
         .select_from(ScheduledPromotion)
-        .where(ScheduledPromotion.user_id == user_id),
-        "promotions": sa.select(sa.func.count()).select_from(Promotion).where(Promotion.user_id == user_id),
-        "events": sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.user_id == user_id),
-        # Until workspaces: a user's workspace has the user's id (Principal.workspace_id).
+        .where(ScheduledPromotion.workspace_id == workspace_id),
+        "promotions": sa.select(sa.func.count())
+        .select_from(Promotion)
+        .where(Promotion.workspace_id == workspace_id),
+        "events": sa.select(sa.func.count())
+        .select_from(OutboxEvent)
+        .where(OutboxEvent.workspace_id == workspace_id),
         "audit_events": sa.select(sa.func.count())
         .select_from(AuditEvent)
-        .where(AuditEvent.workspace_id == user_id),
+        .where(AuditEvent.workspace_id == workspace_id),
     }
     with unit_of_work() as session:
         return {name: int(session.scalar(query) or 0) for name, query in queries.items()}
@@ -125,7 +139,9 @@ def footprint(user_id: str) -> dict[str, int]:
 class Tenant:
     key: str
     auth: dict[str, str]
-    user_id: str
+    workspace_id: str  # the key's user's own workspace: a tenant of its own
+    user_id: str  # its admin, the key's user
+    key_id: str
     persona_id: str  # draft v1, archived v2, production v3, a pending scheduled promotion
     schedule_id: str
     operation_id: str
@@ -136,7 +152,8 @@ class Tenant:
 
 
 def make_tenant(http: httpx.Client) -> Tenant:
-    """A user with one of everything, each id real (made through the API, settled)."""
+    """A workspace (a new user's own) with one of everything, each id real (made through the API,
+    settled)."""
     key = new_key()
     auth = {"authorization": key, "Prefer": "wait=20"}
 
@@ -161,7 +178,9 @@ def make_tenant(http: httpx.Client) -> Tenant:
             "/persona/draft", json={"draft_id": draft["draft_id"], "soft": True, "name": "P"}, headers=auth
         )
     )
-    user_id = user_id_of(key)
+    with unit_of_work() as session:
+        principal = authenticate(session, key)
+    workspace_id = principal.workspace_id
     deliveries: list[dict[str, Any]] = []
 
     def delivered() -> bool:
@@ -172,10 +191,12 @@ def make_tenant(http: httpx.Client) -> Tenant:
     return Tenant(
         key=key,
         auth={"authorization": key, "Prefer": "respond-async"},
-        user_id=user_id,
+        workspace_id=workspace_id,
+        user_id=principal.user_id,
+        key_id=principal.key_id,
         persona_id=pid,
         schedule_id=schedule["data"]["id"],
-        operation_id=_latest_operation(user_id),
+        operation_id=_latest_operation(workspace_id),
         draft_id=draft["draft_id"],
         entry_id=proposal["idempotency_key"],
         webhook_id=webhook_id,
@@ -183,12 +204,12 @@ def make_tenant(http: httpx.Client) -> Tenant:
     )
 
 
-def _latest_operation(user_id: str) -> str:
+def _latest_operation(workspace_id: str) -> str:
     with unit_of_work() as session:
         return str(
             session.scalar(
                 sa.select(Operation.id)
-                .where(Operation.user_id == user_id)
+                .where(Operation.workspace_id == workspace_id)
                 .order_by(Operation.created_at.desc())
             )
         )

@@ -17,17 +17,19 @@ from greenlight.models import Operation
 from greenlight.operations.engine import submit_inline
 from greenlight.operations.submit import Submission, submit
 from greenlight.redis_client import get_redis
+from tests.support.actors import Acting
 from tests.support.processes import wait_until
 
 
-def make_user() -> str:
+def make_user() -> Acting:
+    """A newcomer acting in their own workspace."""
     with unit_of_work() as session:
         key, _ = create_key(session, f"reliability-{uuid.uuid4().hex[:8]}")
-        return key.user_id
+        return Acting(workspace_id=key.workspace_id, user_id=key.user_id)
 
 
-def make_persona(user_id: str) -> str:
-    op = submit_inline(kinds.REGISTRY, user_id, Submission(kinds.PERSONA_CREATE.name, {"name": "Under fire"}))
+def make_persona(user: Acting) -> str:
+    op = submit_inline(kinds.REGISTRY, user, Submission(kinds.PERSONA_CREATE.name, {"name": "Under fire"}))
     return op.persona_id
 
 
@@ -39,7 +41,7 @@ def abandon_drain(persona_id: str) -> None:
     time.sleep(0.1)
 
 
-def edits_and_promotions(user_id: str, persona_id: str, count: int, dispatcher: Dispatcher) -> list[str]:
+def edits_and_promotions(user: Acting, persona_id: str, count: int, dispatcher: Dispatcher) -> list[str]:
     """Alternate two edits and one promotion, like a team iterating on a persona."""
     ids = []
     for i in range(count):
@@ -49,7 +51,7 @@ def edits_and_promotions(user_id: str, persona_id: str, count: int, dispatcher: 
             submission = Submission(
                 kinds.DRAFT_UPDATE.name, {"changes": {"personality_prompt": f"edit {i}"}}, persona_id
             )
-        ids.append(submit(user_id, submission, dispatcher).id)
+        ids.append(submit(user, submission, dispatcher).id)
     return ids
 
 

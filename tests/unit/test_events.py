@@ -47,7 +47,7 @@ def test_draft_updated_carries_both_shapes_it_had() -> None:
 
 
 def test_rows_take_their_type_from_the_payload_and_number_the_persona_sequence() -> None:
-    persona = Persona(id="p1", user_id="u1", last_event_seq=4)
+    persona = Persona(id="p1", workspace_id="w1", user_id="u1", last_event_seq=4)
     failed = OperationFailed(operation_id="o1", kind="persona.promote", error="NOT_FOUND", message="gone")
     archived = VersionArchived(version_id="v1", version=1, operation_id="o2")
     rows = event_rows(persona, [(failed, "o1"), (archived, "o2")])

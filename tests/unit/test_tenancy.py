@@ -16,7 +16,7 @@ ROWS = Table(
     "rows",
     MetaData(),
     Column("id", Integer, primary_key=True),
-    Column("user_id", String, nullable=True),
+    Column("workspace_id", String, nullable=True),
     Column("deleted_at", DateTime, nullable=True),
 )
 OWNERS = ["alice", "bob", None]
@@ -30,7 +30,7 @@ def test_the_sql_form_and_the_loaded_form_agree(rule: Callable[[Any, Any], Any],
     ROWS.create(engine)
     cases = [(owner, deleted) for owner in OWNERS for deleted in DELETED]
     with engine.begin() as connection:
-        connection.execute(insert(ROWS), [{"user_id": o, "deleted_at": d} for o, d in cases])
+        connection.execute(insert(ROWS), [{"workspace_id": o, "deleted_at": d} for o, d in cases])
         rows = connection.execute(select(ROWS).order_by(ROWS.c.id)).all()
         by_sql = set(connection.scalars(select(ROWS.c.id).where(rule(ROWS.c, asking))))
     by_python = {row.id for row in rows if rule(row, asking)}
@@ -39,8 +39,8 @@ def test_the_sql_form_and_the_loaded_form_agree(rule: Callable[[Any, Any], Any],
 
 def test_what_each_rule_lets_a_tenant_reach() -> None:
     class Loaded:
-        def __init__(self, user_id: str | None, deleted_at: datetime | None = None) -> None:
-            self.user_id, self.deleted_at = user_id, deleted_at
+        def __init__(self, workspace_id: str | None, deleted_at: datetime | None = None) -> None:
+            self.workspace_id, self.deleted_at = workspace_id, deleted_at
 
     now = datetime.now(UTC)
     assert visible_to(Loaded("alice"), "alice") and not visible_to(Loaded("alice", now), "alice")
