@@ -45,7 +45,11 @@ class AuditAction(enum.StrEnum):
     WEBHOOK_DELETED = "webhook.deleted"
     WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"
     WEBHOOK_REDELIVERED = "webhook.redelivered"
+    KEY_CREATED = "key.created"
     KEY_REVOKED = "key.revoked"
+    MEMBER_ADDED = "member.added"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_REMOVED = "member.removed"
 
 
 class AuditDetail(TypedDict, total=False):
@@ -58,6 +62,7 @@ class AuditDetail(TypedDict, total=False):
     schedule_id: str
     delivery_id: str
     fields: list[str]  # the fields a change set (names only, never values)
+    role: str  # a member's or a key's role after the change
 
 
 @dataclass(frozen=True)

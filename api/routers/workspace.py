@@ -26,7 +26,8 @@ from api.workspace_schemas import (
     RemovedMemberEnvelope,
     WorkspaceEnvelope,
 )
-from greenlight import members
+from greenlight import audit, members
+from greenlight.audit import Actor, AuditAction, AuditDetail
 from greenlight.clock import isoformat
 from greenlight.keys import Principal
 
@@ -80,16 +81,25 @@ def _list_members(session: Session, workspace_id: str) -> list[dict[str, Any]]:
     return [_member(view) for view in members.list_members(session, workspace_id)]
 
 
-def _add(session: Session, principal: Principal, body: MemberAdd) -> dict[str, Any]:
-    return _member(members.add_member(session, principal.workspace_id, body.user, body.role))
+def _add(session: Session, principal: Principal, actor: Actor, body: MemberAdd) -> dict[str, Any]:
+    added = members.add_member(session, principal.workspace_id, body.user, body.role)
+    detail = AuditDetail(role=str(added.role))
+    audit.record(session, actor, AuditAction.MEMBER_ADDED, "member", added.user_id, detail=detail)
+    return _member(added)
 
 
-def _change(session: Session, principal: Principal, user_id: str, body: MemberUpdate) -> dict[str, Any]:
-    return _member(members.change_role(session, principal.workspace_id, user_id, body.role))
+def _change(
+    session: Session, principal: Principal, actor: Actor, user_id: str, body: MemberUpdate
+) -> dict[str, Any]:
+    changed = members.change_role(session, principal.workspace_id, user_id, body.role)
+    detail = AuditDetail(role=str(changed.role))
+    audit.record(session, actor, AuditAction.MEMBER_ROLE_CHANGED, "member", user_id, detail=detail)
+    return _member(changed)
 
 
-def _remove(session: Session, principal: Principal, user_id: str) -> dict[str, Any]:
+def _remove(session: Session, principal: Principal, actor: Actor, user_id: str) -> dict[str, Any]:
     members.remove_member(session, principal.workspace_id, user_id)
+    audit.record(session, actor, AuditAction.MEMBER_REMOVED, "member", user_id)
     return {"user_id": user_id, "removed": True}
 
 
@@ -116,7 +126,9 @@ async def add_member(
     request: Request, body: MemberAdd, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
     sent = body.model_dump(mode="json")
-    return await idempotent_change(request, principal, idempotency_key, sent, 201, _add, body)
+    return await idempotent_change(
+        request, principal, idempotency_key, sent, 201, _add, Actor.of(principal), body
+    )
 
 
 @router.patch(
@@ -134,7 +146,9 @@ async def change_member_role(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     sent = body.model_dump(mode="json")
-    return await idempotent_change(request, principal, idempotency_key, sent, 200, _change, user_id, body)
+    return await idempotent_change(
+        request, principal, idempotency_key, sent, 200, _change, Actor.of(principal), user_id, body
+    )
 
 
 @router.delete(
@@ -147,12 +161,16 @@ async def change_member_role(
 async def remove_member(
     request: Request, user_id: str, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return await idempotent_change(request, principal, idempotency_key, None, 200, _remove, user_id)
+    return await idempotent_change(
+        request, principal, idempotency_key, None, 200, _remove, Actor.of(principal), user_id
+    )
 
 
-def _create_key(session: Session, principal: Principal, body: KeyCreate) -> dict[str, Any]:
+def _create_key(session: Session, principal: Principal, actor: Actor, body: KeyCreate) -> dict[str, Any]:
     user_id = body.user_id or principal.user_id
     created = members.create_member_key(session, principal.workspace_id, user_id, body.name, body.role)
+    detail = AuditDetail(role=str(created.key.role)) if created.key.role else None
+    audit.record(session, actor, AuditAction.KEY_CREATED, "key", created.key.id, detail=detail)
     return {**_key(created.key), "api_key": created.raw}
 
 
@@ -160,8 +178,10 @@ def _list_keys(session: Session, workspace_id: str) -> list[dict[str, Any]]:
     return [_key(view) for view in members.list_workspace_keys(session, workspace_id)]
 
 
-def _revoke(session: Session, principal: Principal, key_id: str) -> dict[str, Any]:
-    return _key(members.revoke_workspace_key(session, principal.workspace_id, key_id))
+def _revoke(session: Session, principal: Principal, actor: Actor, key_id: str) -> dict[str, Any]:
+    revoked = members.revoke_workspace_key(session, principal.workspace_id, key_id)
+    audit.record(session, actor, AuditAction.KEY_REVOKED, "key", key_id)
+    return _key(revoked)
 
 
 @router.post(
@@ -176,7 +196,9 @@ async def create_key(
     request: Request, body: KeyCreate, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
     sent = body.model_dump(mode="json")
-    return await idempotent_change(request, principal, idempotency_key, sent, 201, _create_key, body)
+    return await idempotent_change(
+        request, principal, idempotency_key, sent, 201, _create_key, Actor.of(principal), body
+    )
 
 
 @router.get(
@@ -200,4 +222,6 @@ async def list_keys(principal: Admin) -> Response:
 async def revoke_key(
     request: Request, key_id: str, principal: Admin, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return await idempotent_change(request, principal, idempotency_key, None, 200, _revoke, key_id)
+    return await idempotent_change(
+        request, principal, idempotency_key, None, 200, _revoke, Actor.of(principal), key_id
+    )

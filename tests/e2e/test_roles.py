@@ -54,7 +54,15 @@ def keys(team: Tenant) -> dict[Role, str]:
     return {role: new_key(name, role) for role in Role}
 
 
-def rows(team: Tenant) -> Rows:
+@pytest.fixture(scope="module")
+def spare_key(http: httpx.Client, team: Tenant) -> str:
+    """A key of the team's, for an admin to revoke."""
+    created = http.post("/v1/keys", json={"name": "spare"}, headers={"authorization": team.key})
+    assert created.status_code == 201, created.text
+    return str(created.json()["data"]["id"])
+
+
+def rows(team: Tenant, spare_key: str) -> Rows:
     """Per route: (a request, the permission it needs)."""
     pid, persona = team.persona_id, f"/v1/personas/{team.persona_id}"
     later = (datetime.now(UTC) + timedelta(days=60)).isoformat()
@@ -110,6 +118,18 @@ def rows(team: Tenant) -> Rows:
             ),
             (("POST", "/persona/draft", {"json": {"idempotency_key": entry, "accept": False}}), REVIEW),
         ],
+        ("GET", "/v1/workspace"): one("GET", "/v1/workspace", READ),
+        ("GET", "/v1/members"): one("GET", "/v1/members", READ),
+        ("POST", "/v1/members"): one(
+            "POST", "/v1/members", ADMINISTER, json={"user": f"added-{team.key_id[:8]}", "role": "viewer"}
+        ),
+        ("PATCH", "/v1/members/{user_id}"): one(
+            "PATCH", f"/v1/members/{team.user_id}", ADMINISTER, json={"role": "admin"}
+        ),
+        ("DELETE", "/v1/members/{user_id}"): one("DELETE", f"/v1/members/{team.user_id}", ADMINISTER),
+        ("GET", "/v1/keys"): one("GET", "/v1/keys", ADMINISTER),
+        ("POST", "/v1/keys"): one("POST", "/v1/keys", ADMINISTER, json={"name": "by role"}),
+        ("DELETE", "/v1/keys/{key_id}"): one("DELETE", f"/v1/keys/{spare_key}", ADMINISTER),
         ("GET", "/v1/audit-events"): one("GET", "/v1/audit-events", ADMINISTER, params={"persona_id": pid}),
         ("GET", "/v1/webhooks"): one("GET", "/v1/webhooks", ADMINISTER),
         ("POST", "/v1/webhooks"): one(
@@ -126,8 +146,10 @@ def rows(team: Tenant) -> Rows:
     }
 
 
-def test_every_route_has_a_row(team: Tenant) -> None:
-    assert set(rows(team)) == api_routes() - PUBLIC_ROUTES, "every route needs a row in the role table"
+def test_every_route_has_a_row(team: Tenant, spare_key: str) -> None:
+    assert set(rows(team, spare_key)) == api_routes() - PUBLIC_ROUTES, (
+        "every route needs a row in the role table"
+    )
 
 
 def _send(http: httpx.Client, key: str, request: Request) -> httpx.Response:
@@ -142,12 +164,12 @@ def _send(http: httpx.Client, key: str, request: Request) -> httpx.Response:
 
 
 def test_a_role_without_the_permission_is_refused_and_nothing_changes(
-    http: httpx.Client, team: Tenant, keys: dict[Role, str]
+    http: httpx.Client, team: Tenant, keys: dict[Role, str], spare_key: str
 ) -> None:
-    settle(team.user_id)
-    before = footprint(team.user_id)
+    settle(team.workspace_id)
+    before = footprint(team.workspace_id)
     refused: set[Permission] = set()
-    for route, cases in rows(team).items():
+    for route, cases in rows(team, spare_key).items():
         for request, permission in cases:
             for role, key in keys.items():
                 if permission in PERMISSIONS[role]:
@@ -161,15 +183,15 @@ def test_a_role_without_the_permission_is_refused_and_nothing_changes(
                     assert error["details"] == {"permission": str(permission), "role": str(role)}
                 refused.add(permission)
     assert refused == set(Permission) - {READ}  # every permission but reading was refused to someone
-    settle(team.user_id)
-    assert footprint(team.user_id) == before
+    settle(team.workspace_id)
+    assert footprint(team.workspace_id) == before
 
 
 def test_a_role_with_the_permission_is_never_refused_for_its_role(
-    http: httpx.Client, team: Tenant, keys: dict[Role, str]
+    http: httpx.Client, team: Tenant, keys: dict[Role, str], spare_key: str
 ) -> None:
     # Writes first by the narrowest role allowed: each role's own request runs against the same data.
-    for route, cases in rows(team).items():
+    for route, cases in rows(team, spare_key).items():
         for request, permission in cases:
             for role, key in keys.items():
                 if permission not in PERMISSIONS[role]:
@@ -180,4 +202,4 @@ def test_a_role_with_the_permission_is_never_refused_for_its_role(
                     role,
                     response.text,
                 )
-    settle(team.user_id)
+    settle(team.workspace_id)

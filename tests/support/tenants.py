@@ -15,6 +15,7 @@ from api.main import app
 from greenlight.db import unit_of_work
 from greenlight.keys import authenticate
 from greenlight.models import (
+    ApiKey,
     AuditEvent,
     DraftEntry,
     Operation,
@@ -25,6 +26,7 @@ from greenlight.models import (
     Resource,
     ScheduledPromotion,
     VersionResource,
+    WorkspaceMember,
 )
 from greenlight.models.operations import PENDING_STATUSES
 from tests.support.http import new_key
@@ -127,6 +129,13 @@ def footprint(workspace_id: str) -> dict[str, int]:
         "events": sa.select(sa.func.count())
         .select_from(OutboxEvent)
         .where(OutboxEvent.workspace_id == workspace_id),
+        "members": sa.select(sa.func.count())
+        .select_from(WorkspaceMember)
+        .where(WorkspaceMember.workspace_id == workspace_id),
+        "keys": sa.select(sa.func.count()).select_from(ApiKey).where(ApiKey.workspace_id == workspace_id),
+        "revoked_keys": sa.select(sa.func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_not(None)),
         "audit_events": sa.select(sa.func.count())
         .select_from(AuditEvent)
         .where(AuditEvent.workspace_id == workspace_id),
