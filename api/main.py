@@ -22,6 +22,7 @@ from api.routers import (
     operator,
     personas,
     retell,
+    reviews,
     webhooks,
     workspace,
 )
@@ -71,6 +72,7 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(audit.router)
+    app.include_router(reviews.router)
     app.include_router(workspace.router)
     install_console(app)
 

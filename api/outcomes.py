@@ -16,7 +16,7 @@ from greenlight import logs
 from greenlight.errors import error_from_dict
 from greenlight.keys import Principal
 from greenlight.models import Operation, OperationStatus
-from greenlight.operations.query import get_operation, is_terminal, operation_to_dict
+from greenlight.operations.query import get_operation, is_finished, operation_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ async def respond(
         return await in_transaction(get_operation, principal.workspace_id, op.id)
 
     op = await waiter.wait(op.id, wait, load)
-    if is_terminal(op):
+    if is_finished(op):
         return outcome(op, on_success)
-    return accepted(request, op)
+    return accepted(request, op)  # still pending, or awaiting approval: the operation says which
 
 
 def outcome(op: Operation, on_success: Callable[[dict[str, Any]], Response]) -> Response:

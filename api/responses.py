@@ -154,7 +154,9 @@ class OperationObject(BaseModel):
 
     id: str
     kind: str = Field(description="e.g. persona.promote, draft.update")
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed", "awaiting_approval"] = Field(
+        description="`awaiting_approval`: its persona reviews promotions; it applies once approved"
+    )
     persona_id: str
     seq: int = Field(description="Position in the persona's sequence; applied in this order")
     attempts: int
@@ -165,6 +167,10 @@ class OperationObject(BaseModel):
     finished_at: str | None
     result: dict[str, Any] | None = Field(description="Set when succeeded, e.g. {persona: ...}")
     error: ErrorObject | None = Field(description="Set when failed")
+    promotion_request_id: str | None = Field(
+        None,
+        description="The promotion request it waits (or waited) behind: `GET /v1/promotion-requests/{id}`",
+    )
 
 
 class ErrorEnvelope(BaseModel):
@@ -382,8 +388,8 @@ WRITE_ERRORS = error_responses(400, 401, 404, 409, 422, 500)
 ACCEPTED: ResponseDocs = {
     202: {
         "model": OperationEnvelope,
-        "description": "Accepted: the operation is queued (or still running after the wait). "
-        "Poll the `Location` (`/v1/operations/{id}`).",
+        "description": "Accepted: the operation is queued (or still running after the wait), or "
+        "`awaiting_approval` behind its `promotion_request_id`. Poll the `Location` (`/v1/operations/{id}`).",
         "headers": {"Location": {"description": "/v1/operations/{id}", "schema": {"type": "string"}}},
     }
 }
@@ -403,7 +409,9 @@ PromotionPageEnvelope = envelope_of(
     "PromotionPage",
     dict[str, Any],
     "`{items: [{id, version, version_id, previous_version, previous_version_id, promoted_by, promoted_at, "
-    "notes, operation_id, proposal_id}], next_cursor}`, newest first.",
+    "notes, operation_id, proposal_id, requested_by, approvals: [{user_id, comment, approved_at}], "
+    "applied_by, promotion_request_id}], next_cursor}`, newest first; `approvals` is empty where no review "
+    "was required.",
 )
 ProductionEnvelope = envelope_of(
     "Production",

@@ -37,6 +37,12 @@ class EventType(StrEnum):
     PROMOTION_SCHEDULED = "promotion.scheduled"
     PROMOTION_CANCELLED = "promotion.cancelled"
     OPERATION_FAILED = "operation.failed"
+    PROMOTION_REQUESTED = "promotion_request.created"
+    PROMOTION_REQUEST_APPROVED = "promotion_request.approved"
+    PROMOTION_REQUEST_REJECTED = "promotion_request.rejected"
+    PROMOTION_REQUEST_WITHDRAWN = "promotion_request.withdrawn"
+    PROMOTION_REQUEST_STALE = "promotion_request.stale"
+    REVIEW_POLICY_UPDATED = "review_policy.updated"
 
 
 class EventPayload(BaseModel):
@@ -181,6 +187,54 @@ class OperationFailed(EventPayload):
     message: str
 
 
+class _RequestEvent(EventPayload):
+    """About a promotion request: the version it would promote, the operation that wrote this."""
+
+    promotion_request_id: str
+    version: int
+    operation_id: str | None
+
+
+class PromotionRequested(_RequestEvent):
+    """A promotion's turn came and its persona reviews promotions: it waits for approvals."""
+
+    event_type = EventType.PROMOTION_REQUESTED
+    requested_by: str
+    required_approvals: int
+
+
+class PromotionRequestApproved(_RequestEvent):
+    """One approval; with ``approvals == required_approvals`` the promotion applies in this transaction."""
+
+    event_type = EventType.PROMOTION_REQUEST_APPROVED
+    approved_by: str
+    approvals: int
+    required_approvals: int
+
+
+class PromotionRequestRejected(_RequestEvent):
+    event_type = EventType.PROMOTION_REQUEST_REJECTED
+    rejected_by: str
+    reason: str | None
+
+
+class PromotionRequestWithdrawn(_RequestEvent):
+    event_type = EventType.PROMOTION_REQUEST_WITHDRAWN
+
+
+class PromotionRequestStale(_RequestEvent):
+    """The draft or production changed after the request: its approvals are void."""
+
+    event_type = EventType.PROMOTION_REQUEST_STALE
+
+
+class ReviewPolicyUpdated(EventPayload):
+    event_type = EventType.REVIEW_POLICY_UPDATED
+    required_approvals: int
+    allow_self_approval: bool
+    operation_id: str | None
+
+
 PAYLOADS: dict[EventType, type[EventPayload]] = {
     payload.event_type: payload
     for payload in (
@@ -197,5 +251,11 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
         PromotionScheduled,
         PromotionCancelled,
         OperationFailed,
+        PromotionRequested,
+        PromotionRequestApproved,
+        PromotionRequestRejected,
+        PromotionRequestWithdrawn,
+        PromotionRequestStale,
+        ReviewPolicyUpdated,
     )
 }

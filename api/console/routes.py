@@ -336,8 +336,8 @@ async def _submitted(
     try:
         outcome = await submit()
     except DomainError as exc:
-        if isinstance(exc, NotFound | Unauthorized):
-            raise
+        if isinstance(exc, NotFound | Unauthorized) or exc.kind == "forbidden":
+            raise  # the page of the refusal, as for any other request (404, 401, 403)
         await run_in_threadpool(flash, request, "error", exc.message)
         return RedirectResponse(persona_url(persona_id, tab), status_code=303)
     if isinstance(outcome, dict):  # this very decision was recorded already
@@ -358,7 +358,7 @@ async def promote(
     nonce: Short = "",
     tab: Short = "versions",
 ) -> Response:
-    user.principal.require(Permission.PUBLISH)
+    # Who may (publish, or request where the persona reviews promotions): api/submitting.py decides.
     options = promotion_payload(notes.strip() or None, expected_production or None, version=number)
     payload = PublishVersion.model_validate(options)
     key = _idempotency_key(nonce, f"promote:{number}")
@@ -476,5 +476,8 @@ async def operation_events(request: Request, operation_id: str, user: CurrentUse
 
 def install(app: FastAPI) -> None:
     """Mount the console on the app: its pages at /console and its static files."""
+    from api.console import reviews  # it builds on this module's helpers
+
     app.include_router(router)
+    app.include_router(reviews.router)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -25,6 +25,7 @@ from greenlight.personas.diff import diff_versions
 from greenlight.personas.line_diff import Comparison, as_text, compare_texts
 from greenlight.personas.listing import list_personas, promoters, user_names
 from greenlight.personas.service import get_owned_persona, get_version, list_versions
+from greenlight.reviews.views import reviews_of
 
 LABELS = {
     "orchestration_prompt": "Orchestration prompt",
@@ -203,6 +204,8 @@ def persona_page(session: Session, workspace_id: str, persona_id: str) -> Person
             "description": persona.description,
             "updated_at": persona.updated_at,
             "production_version_id": persona.current_production_version_id or "",
+            # Promotions wait for this many approvals (0: they apply at once).
+            "required_approvals": persona.required_approvals,
         },
         "production": by_id.get(persona.current_production_version_id or ""),
         "draft": by_id.get(persona.current_draft_version_id or ""),
@@ -262,17 +265,24 @@ def history_tab(
 ) -> dict[str, Any]:
     page = persona_page(session, workspace_id, persona_id)
     rows, next_cursor = history.list_promotions(session, page.persona, query)
-    names = user_names(session, [row.promoted_by for row in rows])
+    reviewed = reviews_of(session, [row.operation_id for row in rows if row.operation_id])
+    approvers = [a["user_id"] for review in reviewed.values() for a in review["approvals"]]
+    requesters = [review["requested_by"] for review in reviewed.values()]
+    names = user_names(session, [row.promoted_by for row in rows] + approvers + requesters)
     status_now = {v.id: v.status for v in page.versions}
-    items = [
-        {
-            **history.promotion_to_dict(row),
-            "promoted_at_dt": row.promoted_at,
-            "promoted_by_name": names.get(row.promoted_by, row.promoted_by),
-            "status_now": status_now.get(row.version_id, ""),
-        }
-        for row in rows
-    ]
+    items = []
+    for row in rows:
+        item = history.promotion_to_dict(row, reviewed.get(row.operation_id or ""))
+        items.append(
+            {
+                **item,
+                "promoted_at_dt": row.promoted_at,
+                "promoted_by_name": names.get(row.promoted_by, row.promoted_by),
+                "requested_by_name": names.get(item["requested_by"], item["requested_by"]),
+                "approver_names": [names.get(a["user_id"], a["user_id"]) for a in item["approvals"]],
+                "status_now": status_now.get(row.version_id, ""),
+            }
+        )
     return {
         **page.context,
         "items": items,
@@ -327,6 +337,9 @@ def proposals_tab(session: Session, workspace_id: str, persona_id: str) -> dict[
 # --- operations in words -----------------------------------------------------------------------
 
 HINTS = {
+    "STALE_REQUEST": "The draft or production changed after the promotion was requested, so its approvals "
+    "no longer apply. Request the promotion again.",
+    "PROMOTION_REJECTED": "A reviewer rejected the promotion; the reason is on the Reviews page.",
     "PRODUCTION_CHANGED": "Production changed after this page was loaded, so nothing was changed. "
     "Check the versions and promote again if you still want to.",
     "STALE_PROPOSAL": "The draft changed since the proposal was made, in the fields below. Review them: "
@@ -342,6 +355,7 @@ HINTS = {
 STATUS_LABELS = {
     "queued": "Queued: waiting for a worker…",
     "running": "Running: a worker is applying it…",
+    "awaiting_approval": "Waiting for approval: it applies once reviewers approve it (see Reviews).",
 }
 
 
@@ -371,6 +385,9 @@ def describe_operation(session: Session, op: Operation) -> dict[str, Any]:
     }
     if op.status == "succeeded":
         view["title"], view["message"], view["production_version"] = _succeeded(session, op)
+    elif op.status == "awaiting_approval":
+        view["title"] = f"{_action(op)} is waiting for approval"
+        view["message"] = "Nothing changed in production yet. Reviewers approve or reject it under Reviews."
     elif op.status == "failed":
         error = op.error or {}
         code = str(error.get("error") or "")

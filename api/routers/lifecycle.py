@@ -58,6 +58,7 @@ from greenlight.personas.promotion import etag_of
 from greenlight.personas.serialize import version_to_dict
 from greenlight.personas.service import get_owned_persona, get_version
 from greenlight.redis_client import get_redis
+from greenlight.reviews.views import reviews_of
 from greenlight.schedules import get_schedule, list_schedules, schedule_to_dict
 from greenlight.settings import get_settings
 
@@ -91,7 +92,7 @@ async def publish(
     request: Request,
     persona_id: str,
     number: VersionNumber,
-    principal: Publisher,
+    principal: Reader,  # publish, or edit where the persona reviews promotions: api/submitting.py
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
@@ -135,7 +136,9 @@ def _history(
 ) -> dict[str, Any]:
     persona = get_owned_persona(session, workspace_id, persona_id)
     rows, next_cursor = history.list_promotions(session, persona, query)
-    return {"items": [history.promotion_to_dict(row) for row in rows], "next_cursor": next_cursor}
+    reviewed = reviews_of(session, [row.operation_id for row in rows if row.operation_id])
+    items = [history.promotion_to_dict(row, reviewed.get(row.operation_id or "")) for row in rows]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get(

@@ -14,7 +14,6 @@ from api.deps import (
     IdempotencyKey,
     IfMatch,
     PreferHeader,
-    Publisher,
     Reader,
     Waiter,
     in_transaction,
@@ -145,7 +144,7 @@ async def update_draft(
 async def promote(
     request: Request,
     persona_id: str,
-    principal: Publisher,
+    principal: Reader,  # publish, or edit where the persona reviews promotions: api/submitting.py
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import IdempotencyKey, IfMatch, PreferHeader, Publisher, Waiter, wait_seconds
+from api.deps import IdempotencyKey, IfMatch, PreferHeader, Reader, Waiter, wait_seconds
 from api.outcomes import respond
 from api.schemas import RetellPublishRequest, promotion_payload
 from api.seed_responses import ACCEPTED_PLAIN, RetellPublished, retell_error_responses
-from api.submitting import submit_for_persona
+from api.submitting import submit_promotion
 from greenlight.kinds.version_publish import VERSION_PUBLISH, PublishVersion
 from greenlight.settings import get_settings
 
@@ -26,7 +26,7 @@ async def publish_agent_version(
     request: Request,
     agent_id: str,
     body: RetellPublishRequest,
-    principal: Publisher,
+    principal: Reader,  # publish, or edit where the persona reviews promotions: api/submitting.py
     waiter: Waiter,
     idempotency_key: IdempotencyKey = None,
     prefer: PreferHeader = None,
@@ -39,7 +39,7 @@ async def publish_agent_version(
         version_description=body.version_description,
     )
     payload = PublishVersion.model_validate(options)
-    op = await submit_for_persona(principal, agent_id, VERSION_PUBLISH, payload, idempotency_key)
+    op, _ = await submit_promotion(principal, agent_id, VERSION_PUBLISH, payload, idempotency_key)
     wait = wait_seconds(prefer, get_settings().default_wait_seconds)
 
     def published(result: dict[str, object]) -> Response:

@@ -14,6 +14,8 @@ from greenlight.kinds.persona_create import PERSONA_CREATE
 from greenlight.kinds.persona_promote import PERSONA_PROMOTE
 from greenlight.kinds.promotion_cancel import PROMOTION_CANCEL
 from greenlight.kinds.promotion_schedule import PROMOTION_SCHEDULE
+from greenlight.kinds.promotion_votes import PROMOTION_APPROVE, PROMOTION_REJECT, PROMOTION_WITHDRAW
+from greenlight.kinds.review_policy_set import REVIEW_POLICY_SET
 from greenlight.kinds.version_publish import VERSION_PUBLISH
 from greenlight.kinds.version_unarchive import VERSION_UNARCHIVE
 from greenlight.operations.registry import Registry
@@ -30,6 +32,10 @@ REGISTRY = Registry(
         DRAFT_CREATE,
         DRAFT_PATCH,
         DRAFT_ACK,
+        REVIEW_POLICY_SET,
+        PROMOTION_APPROVE,
+        PROMOTION_REJECT,
+        PROMOTION_WITHDRAW,
     ]
 )
 
@@ -40,9 +46,13 @@ __all__ = [
     "DRAFT_UPDATE",
     "PERSONA_CREATE",
     "PERSONA_PROMOTE",
+    "PROMOTION_APPROVE",
     "PROMOTION_CANCEL",
+    "PROMOTION_REJECT",
     "PROMOTION_SCHEDULE",
+    "PROMOTION_WITHDRAW",
     "REGISTRY",
+    "REVIEW_POLICY_SET",
     "VERSION_PUBLISH",
     "VERSION_UNARCHIVE",
 ]

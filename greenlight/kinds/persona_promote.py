@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from greenlight.bulk import Writes
 from greenlight.events import EventType
-from greenlight.kinds.promotions import PromotionOptions, promoted, request_of
+from greenlight.kinds.promotions import PromotionOptions, expectation_holds, promoted, request_of
 from greenlight.kinds.results import PersonaResult
-from greenlight.models import Operation, Persona
+from greenlight.models import Operation, Persona, PersonaVersion
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.kind import OperationKind
 from greenlight.personas.draft_promotion import promote_drafts
@@ -25,6 +25,14 @@ def apply(ctx: ApplyContext, payload: PromoteDraft) -> PersonaResult:
     (answer,) = apply_run(ctx.session, ctx.require_persona(), [(ctx.operation, payload)], None)
     ctx.production_changed = True
     return answer
+
+
+def promotes(ctx: ApplyContext, payload: PromoteDraft) -> PersonaVersion | None:
+    """The draft, whose content would become the new production version."""
+    persona = ctx.require_persona()
+    if not persona.current_draft_version_id or not expectation_holds(persona, ctx.operation, payload):
+        return None
+    return ctx.session.get(PersonaVersion, persona.current_draft_version_id)
 
 
 def apply_run(
@@ -45,7 +53,8 @@ PERSONA_PROMOTE = OperationKind(
     result=PersonaResult,
     apply=apply,
     apply_run=apply_run,
-    emits=(EventType.VERSION_PROMOTED, EventType.VERSION_ARCHIVED),
+    promotes=promotes,
+    emits=(EventType.VERSION_PROMOTED, EventType.VERSION_ARCHIVED, EventType.PROMOTION_REQUESTED),
     schedulable=True,
     title=lambda payload: "Promotion of the draft",
     succeeded=promoted,

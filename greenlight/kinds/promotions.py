@@ -8,6 +8,7 @@ from functools import partial
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from greenlight.errors import Conflict
 from greenlight.models import Operation, Persona
 from greenlight.operations.kind import Outcome
 from greenlight.operations.submit import PersonaCheck
@@ -40,6 +41,15 @@ def request_of(op: Operation, payload: PromotionOptions) -> promotion.PromotionR
         proposal_id=payload.proposal_id,
         expected_production_version_id=payload.expected_production_version_id,
     )
+
+
+def expectation_holds(persona: Persona, op: Operation, payload: PromotionOptions) -> bool:
+    """Production is what the caller expected it to be (or they expected nothing)."""
+    try:
+        promotion.check_expected_production(persona.current_production_version_id, request_of(op, payload))
+    except Conflict:
+        return False
+    return True
 
 
 def _version_exists(number: int, session: Session, persona: Persona) -> None:

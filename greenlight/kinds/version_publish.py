@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from greenlight.errors import NotFound
 from greenlight.events import EventType
-from greenlight.kinds.promotions import PromotionOptions, promoted, request_of, version_check
+from greenlight.kinds.promotions import (
+    PromotionOptions,
+    expectation_holds,
+    promoted,
+    request_of,
+    version_check,
+)
 from greenlight.kinds.results import VersionResult
+from greenlight.models import PersonaVersion, VersionStatus
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.kind import OperationKind
 from greenlight.personas import promotion, service
@@ -30,13 +38,26 @@ def apply(ctx: ApplyContext, payload: PublishVersion) -> VersionResult:
     return {"persona": persona_to_dict(ctx.session, persona), "version": version_to_dict(version)}
 
 
+def promotes(ctx: ApplyContext, payload: PublishVersion) -> PersonaVersion | None:
+    """The draft version itself, published in place."""
+    persona = ctx.require_persona()
+    if not expectation_holds(persona, ctx.operation, payload):
+        return None
+    try:
+        version = service.get_version(ctx.session, persona, payload.version)
+    except NotFound:
+        return None
+    return version if version.status == VersionStatus.DRAFT.value else None
+
+
 VERSION_PUBLISH = OperationKind(
     name="version.publish",
     payload=PublishVersion,
     result=VersionResult,
     apply=apply,
     check=lambda payload: version_check(payload.version),
-    emits=(EventType.VERSION_PUBLISHED, EventType.VERSION_ARCHIVED),
+    promotes=promotes,
+    emits=(EventType.VERSION_PUBLISHED, EventType.VERSION_ARCHIVED, EventType.PROMOTION_REQUESTED),
     schedulable=True,
     title=lambda payload: f"Promotion of version {payload.version}",
     succeeded=promoted,

@@ -8,6 +8,7 @@ from greenlight.models.outbox import OutboxCursor, OutboxEvent
 from greenlight.models.personas import Persona, PersonaVersion, VersionStatus
 from greenlight.models.promotions import Promotion
 from greenlight.models.resources import DraftEntry, EntryStatus, Resource, VersionResource
+from greenlight.models.reviews import PromotionRequest, PromotionVote, RequestStatus, Vote
 from greenlight.models.schedules import ScheduledPromotion, ScheduleStatus
 from greenlight.models.users import ApiKey, User
 from greenlight.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -30,12 +31,16 @@ __all__ = [
     "Persona",
     "PersonaVersion",
     "Promotion",
+    "PromotionRequest",
+    "PromotionVote",
+    "RequestStatus",
     "Resource",
     "ScheduleStatus",
     "ScheduledPromotion",
     "User",
     "VersionResource",
     "VersionStatus",
+    "Vote",
     "WebhookDelivery",
     "WebhookEndpoint",
     "Workspace",

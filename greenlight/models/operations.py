@@ -18,6 +18,9 @@ class OperationStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # Its turn came, and it waits outside the persona's order for approvals (greenlight/reviews/):
+    # neither pending (no drain claims it) nor finished (it may still apply).
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 PENDING_STATUSES = (OperationStatus.QUEUED.value, OperationStatus.RUNNING.value)
@@ -55,6 +58,10 @@ class Operation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The promotion request it waits behind (or waited behind), when its persona reviews promotions.
+    promotion_request_id: Mapped[str | None] = mapped_column(IdType, default=None)
+    # Accepted from a member who may not change production themselves: it applies only approved.
+    review_required: Mapped[bool] = mapped_column(default=False)
 
 
 class OperationCounter(Base):

@@ -43,6 +43,11 @@ class Persona(Base):
     revision: Mapped[int] = mapped_column(default=0)
     last_version_number: Mapped[int] = mapped_column(default=0)
     last_event_seq: Mapped[int] = mapped_column(default=0)
+    # Its review policy for production (greenlight/reviews/): 0 approvals, the default, reviews nothing.
+    required_approvals: Mapped[int] = mapped_column(default=0)
+    allow_self_approval: Mapped[bool] = mapped_column(default=False)
+    # Promotion requests waiting for votes: the engine looks for ones to void only when there are.
+    open_promotion_requests: Mapped[int] = mapped_column(default=0)
 
 
 # Version content: the fields copied when a draft is promoted or a draft is made from production.

@@ -22,6 +22,8 @@ from greenlight.models.operations import PENDING_STATUSES, pending_of
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.registry import AnyKind, Registry
 from greenlight.outbox import emit
+from greenlight.reviews import gate, requests
+from greenlight.reviews.policy import policy_of
 from greenlight.tenancy import visible_to
 
 T = TypeVar("T", Operation, Persona)
@@ -227,12 +229,15 @@ def apply_in_transaction(
     and records the failure with ``fail_in_transaction``.
     """
     op, persona = _load(session, operation_id, expected_revision)
-    ctx = ApplyContext(session=session, operation=op, persona=persona)
-    op.result = registry.get(op.kind).run(ctx)
-    _finish(session, op, OperationStatus.SUCCEEDED)
-    audit.operation_settled(session, op, op.result)
+    ctx = ApplyContext(session=session, operation=op, persona=persona, kinds=registry)
+    kind = registry.get(op.kind)
+    if gate.hold(ctx, kind) is None:  # parked behind a promotion request: audited when it settles
+        op.result = kind.run(ctx)
+        _finish(session, op, OperationStatus.SUCCEEDED)
+        audit.operation_settled(session, op, op.result)
     if ctx.persona is None:
         return Applied(expected_revision, None, False)
+    requests.void_moved(session, ctx.persona)
     revision = _bump_revision(session, ctx.persona, expected_revision)
     return Applied(revision, ctx.persona, ctx.production_changed)
 
@@ -247,6 +252,8 @@ def apply_run_in_transaction(
     persona = loaded[0][1]
     if persona is None or any(p is not persona for _, p in loaded):
         raise NotFound("Persona not found", {"persona_id": loaded[0][0].persona_id})
+    if kind.promotes is not None and policy_of(persona).gates:
+        raise gate.ReviewRequired("Each promotion of this persona passes its review gate on its own")
     operations = [op for op, _ in loaded]
     writes = Writes()
     results = kind.run_many(session, persona, operations, writes)
@@ -266,6 +273,7 @@ def apply_run_in_transaction(
         for name, value in finished.items():  # the row as it will be written
             set_committed_value(op, name, value)
         audit.operation_settled(session, op, result)
+    requests.void_moved(session, persona)
     revision = _bump_revision(session, persona, expected_revision, by=len(operations), writes=writes)
     return Applied(revision, persona, True)
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from greenlight.errors import NotFound
 from greenlight.models import Operation, Persona
+
+if TYPE_CHECKING:
+    from greenlight.operations.registry import Registry
 
 
 @dataclass
@@ -18,6 +22,9 @@ class ApplyContext:
     persona: Persona | None
     # Set by kinds that move production, so the engine refreshes the production cache.
     production_changed: bool = False
+    # The engine's kinds: for a kind that applies another operation (an approval applies the
+    # promotion it approved), never imported.
+    kinds: Registry | None = None
 
     def require_persona(self) -> Persona:
         if self.persona is None:

@@ -272,7 +272,8 @@ class Engine:
         changed: Persona | None = None
         operation_ids = [claimed.operation_id for claimed in group]
         kinds = {claimed.kind for claimed in group}
-        run = self.registry.run_handler(group[0].kind) if len(kinds) == 1 else None
+        # A run of one is applied as one (through the review gate, where a persona has one).
+        run = self.registry.run_handler(group[0].kind) if len(kinds) == 1 and len(group) > 1 else None
         if run is not None:
             applied = apply_run_in_transaction(session, operation_ids, token, run)
             token, changed = applied.revision, applied.persona

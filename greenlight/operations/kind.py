@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from greenlight.bulk import Writes
 from greenlight.errors import Unprocessable
 from greenlight.events import EventType
-from greenlight.models import Operation, Persona
+from greenlight.models import Operation, Persona, PersonaVersion
 from greenlight.operations.context import ApplyContext
 from greenlight.operations.submit import PersonaCheck, Submission
 from greenlight.queues import Queue
@@ -57,6 +57,9 @@ class OperationKind(Generic[P, R]):
     identity: Callable[[P], dict[str, Any]] | None = None
     # Whether a schedule may run it later (its payload is then carried by the schedule).
     schedulable: bool = False
+    # For a kind that changes production: the version it would put there (None: nothing it could
+    # promote; applying refuses it). Reviews gate every such kind (greenlight/reviews/gate.py).
+    promotes: Callable[[ApplyContext, P], PersonaVersion | None] | None = None
     # The console's words for it (plain text): what it does, and what came of it.
     title: Callable[[P], str] = _untitled
     succeeded: Callable[[Session, Operation, P], Outcome] | None = None

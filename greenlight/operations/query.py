@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from greenlight.clock import isoformat
 from greenlight.errors import NotFound
-from greenlight.models import Operation
+from greenlight.models import Operation, OperationStatus
 from greenlight.models.operations import PENDING_STATUSES
 from greenlight.tenancy import owned_by
 
@@ -24,7 +24,12 @@ def get_operation(session: Session, workspace_id: str, operation_id: str) -> Ope
 
 
 def is_terminal(op: Operation) -> bool:
+    """Nothing more will happen to it without someone acting: finished, or awaiting approval."""
     return op.status not in PENDING_STATUSES
+
+
+def is_finished(op: Operation) -> bool:
+    return op.status in (OperationStatus.SUCCEEDED.value, OperationStatus.FAILED.value)
 
 
 def operation_to_dict(op: Operation) -> dict[str, Any]:
@@ -45,4 +50,5 @@ def operation_to_dict(op: Operation) -> dict[str, Any]:
         "finished_at": isoformat(op.finished_at),
         "result": op.result,
         "error": error,
+        "promotion_request_id": op.promotion_request_id,
     }

@@ -55,6 +55,9 @@ class Submission:
     # Who sent it, for the audit log: the id of the key used (never the key) and the request's id.
     key_id: str | None = None
     request_id: str | None = None
+    # A promotion requested by someone who may not promote: it waits for approval whatever the
+    # persona's policy says by the time its turn comes (greenlight/reviews/gate.py).
+    review_required: bool = False
 
 
 def _advance_counters(session: Session, counts: dict[str, int]) -> dict[str, int]:
@@ -242,6 +245,8 @@ def _new_operation(
         updated_at=now,
         started_at=None,
         finished_at=None,
+        promotion_request_id=None,
+        review_required=submission.review_required,
     )
 
 

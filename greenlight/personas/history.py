@@ -13,6 +13,7 @@ from greenlight.clock import isoformat
 from greenlight.errors import NotFound
 from greenlight.models import Persona, PersonaVersion, Promotion
 from greenlight.paging import decode_cursor, encode_cursor
+from greenlight.reviews.views import Review
 
 MAX_PAGE = 200
 
@@ -30,7 +31,9 @@ def _encode_cursor(promotion: Promotion) -> str:
     return encode_cursor(promotion.promoted_at, promotion.id)
 
 
-def promotion_to_dict(promotion: Promotion) -> dict[str, Any]:
+def promotion_to_dict(promotion: Promotion, review: Review | None = None) -> dict[str, Any]:
+    """A history row: who requested it, who approved it (with their comments) and who applied it.
+    Unreviewed, the one who promoted did all three (and nobody approved)."""
     return {
         "id": promotion.id,
         "persona_id": promotion.persona_id,
@@ -43,6 +46,10 @@ def promotion_to_dict(promotion: Promotion) -> dict[str, Any]:
         "notes": promotion.notes,
         "operation_id": promotion.operation_id,
         "proposal_id": promotion.proposal_id,
+        "requested_by": review["requested_by"] if review else promotion.promoted_by,
+        "approvals": review["approvals"] if review else [],
+        "applied_by": (review["applied_by"] if review else None) or promotion.promoted_by,
+        "promotion_request_id": review["promotion_request_id"] if review else None,
     }
 
 

@@ -32,6 +32,26 @@ def _events_by_kind(persona_ids: list[str]) -> dict[str, set[str]]:
     return written
 
 
+def _review_kinds(client: httpx.Client, headers: dict[str, str], base: str) -> None:
+    """A review policy; promotions and a publish that wait for it, approved, rejected, withdrawn."""
+    policy = {"required_approvals": 1, "allow_self_approval": True}
+    assert client.put(f"{base}/review-policy", json=policy, headers=headers).status_code == 200
+    decisions = ["approve", "reject", "withdraw"]
+    for decision in decisions:
+        edited = client.patch(f"{base}/draft", json={"personality_prompt": decision}, headers=headers)
+        assert edited.status_code == 200, edited.text
+        waiting = client.post(f"{base}/versions/promote", headers=headers)
+        assert waiting.status_code == 202, waiting.text
+        request_id = waiting.json()["data"]["promotion_request_id"]
+        decided = client.post(f"/v1/promotion-requests/{request_id}/{decision}", headers=headers)
+        assert decided.status_code == 200, decided.text
+    draft = client.get(base, headers=headers).json()["data"]["current_draft_version"]["version_number"]
+    published = client.post(f"{base}/versions/{draft}/publish", headers=headers)
+    assert published.status_code == 202 and published.json()["data"]["status"] == "awaiting_approval"
+    withdraw = f"/v1/promotion-requests/{published.json()['data']['promotion_request_id']}/withdraw"
+    assert client.post(withdraw, headers=headers).status_code == 200
+
+
 def test_each_kind_writes_exactly_the_events_it_declares(client: httpx.Client, auth: dict[str, str]) -> None:
     persona = create_persona(client, auth)
     pid = persona["id"]
@@ -52,6 +72,8 @@ def test_each_kind_writes_exactly_the_events_it_declares(client: httpx.Client, a
     schedule_id = scheduled.json()["data"]["id"]
     cancelled = client.delete(f"{base}/scheduled-promotions/{schedule_id}", headers=headers)
     assert cancelled.status_code == 200, cancelled.text
+
+    _review_kinds(client, headers, base)
 
     form = ok(patch(client, auth, name="Drafted"))["form_state"]
     drafted = form["persona_id"]

@@ -89,7 +89,8 @@ def test_schemathesis_finds_nothing(api_url: str, fuzz_key: str, tmp_path: Path)
 
 
 def test_everything_the_fuzzer_submitted_settles(fuzz_key: str) -> None:
-    """Accepted 202s are finished by the workers: succeeded, or refused with a domain error."""
+    """Accepted 202s are finished by the workers: succeeded, refused with a domain error, or (a
+    promotion of a persona the fuzzer gave a review policy) waiting for approval behind its request."""
     workspace_id = workspace_id_of(fuzz_key)
     settle(workspace_id, timeout=90)
     with unit_of_work() as session:
@@ -97,6 +98,8 @@ def test_everything_the_fuzzer_submitted_settles(fuzz_key: str) -> None:
         operations = session.scalars(query).all()
     assert len(operations) > 10, "run with the fuzz test above: it submits the operations checked here"
     for op in operations:
-        assert op.status in ("succeeded", "failed"), (op.kind, op.status)
+        assert op.status in ("succeeded", "failed", "awaiting_approval"), (op.kind, op.status)
+        if op.status == "awaiting_approval":
+            assert op.promotion_request_id is not None, op.kind
         if op.status == "failed":
             assert op.error is not None and op.error["error"] != "TOO_MANY_ATTEMPTS", (op.kind, op.error)

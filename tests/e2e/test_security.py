@@ -124,7 +124,37 @@ def isolation_cases(owner: Tenant, me: Tenant) -> dict[tuple[str, str], list[tup
             (("GET", f"/persona/draft/{owner.draft_id}", {}), ("GET", f"/persona/draft/{_missing()}", {}))
         ],
         **webhook_cases(owner, me),
+        **review_cases(owner),
         **workspace_cases(owner),
+    }
+
+
+def review_cases(owner: Tenant) -> dict[tuple[str, str], list[tuple[Request, Request]]]:
+    theirs, nobody = owner.persona_id, _missing()
+    request, norequest = owner.request_id, _missing()
+    policy = {"json": {"required_approvals": 0}}
+
+    def on_request(method: str, suffix: str = "") -> list[tuple[Request, Request]]:
+        base = "/v1/promotion-requests"
+        return [((method, f"{base}/{request}{suffix}", {}), (method, f"{base}/{norequest}{suffix}", {}))]
+
+    return {
+        ("GET", "/v1/personas/{persona_id}/review-policy"): [
+            (
+                ("GET", f"/v1/personas/{theirs}/review-policy", {}),
+                ("GET", f"/v1/personas/{nobody}/review-policy", {}),
+            )
+        ],
+        ("PUT", "/v1/personas/{persona_id}/review-policy"): [
+            (
+                ("PUT", f"/v1/personas/{theirs}/review-policy", policy),
+                ("PUT", f"/v1/personas/{nobody}/review-policy", policy),
+            )
+        ],
+        ("GET", "/v1/promotion-requests/{request_id}"): on_request("GET"),
+        ("POST", "/v1/promotion-requests/{request_id}/approve"): on_request("POST", "/approve"),
+        ("POST", "/v1/promotion-requests/{request_id}/reject"): on_request("POST", "/reject"),
+        ("POST", "/v1/promotion-requests/{request_id}/withdraw"): on_request("POST", "/withdraw"),
     }
 
 
@@ -243,6 +273,10 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/persona/flags"): "the flag catalogue: the same for everyone, nobody's data",
     ("GET", "/v1/events"): "the caller's events only; someone else's persona_id is a 404",
     ("GET", "/v1/webhooks"): "the caller's endpoints only",
+    (
+        "GET",
+        "/v1/promotion-requests",
+    ): "the caller's workspace's requests only; someone else's persona_id is a 404",
     ("POST", "/v1/webhooks"): "creates the caller's own endpoint",
     ("GET", "/v1/audit-events"): "the caller's workspace's audit log only; someone else's ids find nothing",
     ("GET", "/v1/workspace"): "the caller's own workspace, user and key",
@@ -275,6 +309,7 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
         flags = [http.get("/persona/flags", headers=t.auth).json() for t in (owner, intruder)]
         assert flags[0] == flags[1]
         _audit_shows_only_the_callers(http, owner, intruder)
+        _requests_show_only_the_callers(http, owner, intruder)
         theirs = http.get("/v1/events", params={"persona_id": owner.persona_id}, headers=intruder.auth)
         missing = http.get("/v1/events", params={"persona_id": _missing()}, headers=intruder.auth)
         assert theirs.status_code == missing.status_code == 404
@@ -292,6 +327,17 @@ def test_routes_without_ids_show_and_touch_only_the_callers_data(
     assert footprint(owner.workspace_id) == owner_before
     assert _snapshot(http, owner) == state_before
     assert http.get("/v1/webhooks", headers=owner.auth).json()["data"] == hooks_before
+
+
+def _requests_show_only_the_callers(http: httpx.Client, owner: Tenant, intruder: Tenant) -> None:
+    listed = http.get("/v1/promotion-requests", headers=intruder.auth).json()["data"]["items"]
+    assert [item["id"] for item in listed] == [intruder.request_id]
+    theirs = http.get(
+        "/v1/promotion-requests", params={"persona_id": owner.persona_id}, headers=intruder.auth
+    )
+    missing = http.get("/v1/promotion-requests", params={"persona_id": _missing()}, headers=intruder.auth)
+    assert theirs.status_code == missing.status_code == 404
+    assert error_of(theirs)["message"] == error_of(missing)["message"]
 
 
 def _audit_shows_only_the_callers(http: httpx.Client, owner: Tenant, intruder: Tenant) -> None:

@@ -158,6 +158,7 @@ class Tenant:
     entry_id: str  # a dormant proposal on it
     webhook_id: str  # an endpoint (on a closed port) ...
     delivery_id: str  # ... and one of its deliveries
+    request_id: str  # an open promotion request, of a second persona that reviews promotions
 
 
 def make_tenant(http: httpx.Client) -> Tenant:
@@ -187,6 +188,7 @@ def make_tenant(http: httpx.Client) -> Tenant:
             "/persona/draft", json={"draft_id": draft["draft_id"], "soft": True, "name": "P"}, headers=auth
         )
     )
+    request_id = _open_promotion_request(http, auth, ok)
     with unit_of_work() as session:
         principal = authenticate(session, key)
     workspace_id = principal.workspace_id
@@ -210,7 +212,18 @@ def make_tenant(http: httpx.Client) -> Tenant:
         entry_id=proposal["idempotency_key"],
         webhook_id=webhook_id,
         delivery_id=deliveries[0]["id"],
+        request_id=request_id,
     )
+
+
+def _open_promotion_request(http: httpx.Client, auth: dict[str, str], ok: Any) -> str:
+    """A second persona whose promotions need one approval, and its promotion waiting for it."""
+    reviewed = ok(http.post("/v1/personas", json={"name": "Reviewed"}, headers=auth))["data"]["id"]
+    policy = {"required_approvals": 1, "allow_self_approval": False}
+    ok(http.put(f"/v1/personas/{reviewed}/review-policy", json=policy, headers=auth))
+    waiting = http.post(f"/v1/personas/{reviewed}/versions/promote", headers=auth)
+    assert waiting.status_code == 202, waiting.text
+    return str(waiting.json()["data"]["promotion_request_id"])
 
 
 def _latest_operation(workspace_id: str) -> str:
