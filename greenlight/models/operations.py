@@ -50,7 +50,7 @@ class Operation(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     request_hash: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
-    status: Mapped[str] = mapped_column(String(16), default=OperationStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(24), default=OperationStatus.QUEUED.value)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     attempts: Mapped[int] = mapped_column(default=0)

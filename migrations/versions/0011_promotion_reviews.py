@@ -33,6 +33,8 @@ def upgrade() -> None:
             sa.Column("open_promotion_requests", sa.Integer(), nullable=False, server_default="0")
         )
     with op.batch_alter_table("operations") as batch:
+        # "awaiting_approval" is longer than the statuses before it.
+        batch.alter_column("status", existing_type=sa.String(length=16), type_=sa.String(length=24))
         batch.add_column(sa.Column("promotion_request_id", sa.String(length=36), nullable=True))
         batch.add_column(
             sa.Column("review_required", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -98,6 +100,7 @@ def downgrade() -> None:
     with op.batch_alter_table("operations") as batch:
         batch.drop_column("review_required")
         batch.drop_column("promotion_request_id")
+        batch.alter_column("status", existing_type=sa.String(length=24), type_=sa.String(length=16))
     with op.batch_alter_table("personas") as batch:
         batch.drop_column("open_promotion_requests")
         batch.drop_column("allow_self_approval")
