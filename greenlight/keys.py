@@ -157,8 +157,7 @@ def revoke_key(session: Session, key_id_or_prefix: str, actor: Actor | None = No
         # and after it (no process keeps one it made from the state before the commit).
         bump_key_epoch()
         event.listen(session, "after_commit", lambda _session: bump_key_epoch(), once=True)
-        # Until workspaces: the key's workspace is its user's (see `_principal`).
-        actor = actor or Actor(workspace_id=key.user_id, user_id=None)
+        actor = actor or Actor(workspace_id=key.workspace_id, user_id=None)
         audit.record(session, actor, AuditAction.KEY_REVOKED, "key", key.id)
     return key
 
