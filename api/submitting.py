@@ -15,6 +15,7 @@ from api.group_commit import GroupCommit
 from api.outcomes import envelope
 from greenlight.access import Permission
 from greenlight.audit import current_request_id
+from greenlight.idempotency import validate_key
 from greenlight.keys import Principal
 from greenlight.kinds.draft_ack import AckProposal, request_ack
 from greenlight.kinds.promotion_schedule import now_or_at
@@ -104,6 +105,7 @@ async def submit_decision(
     """A vote on, or the withdrawal of, a promotion request: refused at once where it can be (see
     ``persona_to_decide``), else recorded in its persona's order."""
     action = cast(decisions.Action, kind.name.rsplit(".", 1)[1])
+    validate_key(idempotency_key)  # a malformed key is a 400 before anything is looked up
     principal.require(decisions.NEEDS[action])
     persona_id = await in_transaction(
         decisions.persona_to_decide, principal.workspace_id, principal.user_id, request_id, action

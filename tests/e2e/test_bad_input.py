@@ -437,6 +437,16 @@ def test_invalid_idempotency_keys_are_400_on_every_mutating_endpoint(world: Worl
         ("POST", "/v1/keys"): ("/v1/keys", {"name": "x"}),
         ("DELETE", "/v1/keys/{key_id}"): (f"/v1/keys/{someone}", None),
     }
+    requests = f"/v1/promotion-requests/{someone}"
+    endpoints |= {
+        ("PUT", "/v1/personas/{persona_id}/review-policy"): (
+            f"/v1/personas/{pid}/review-policy",
+            {"required_approvals": 0},
+        ),
+        ("POST", "/v1/promotion-requests/{request_id}/approve"): (f"{requests}/approve", None),
+        ("POST", "/v1/promotion-requests/{request_id}/reject"): (f"{requests}/reject", None),
+        ("POST", "/v1/promotion-requests/{request_id}/withdraw"): (f"{requests}/withdraw", None),
+    }
     assert {route for route in api_routes() if route[0] in MUTATING} == set(endpoints)
     bodies = [
         *endpoints.values(),
