@@ -37,8 +37,9 @@ from tests.support.processes import BIN, Process
 from tests.support.tenants import settle, workspace_id_of
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-# The whole run's budget; the run itself takes well under it.
-RUN_TIMEOUT = 170
+# The whole run's budget. 39 operations since the workspace, members and keys routes: the run took
+# 164 s on PostgreSQL on a shared 2-CPU machine at a load of 6-7 (over the 170 s budget before them).
+RUN_TIMEOUT = 240
 # Schemathesis's words for an operation that no link reaches.
 MISSING_LINKS = "No links point to"
 # Headings of its report.
