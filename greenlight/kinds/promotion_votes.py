@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from greenlight.events import EventType
+from greenlight.models import Operation, PromotionRequest
+from greenlight.models.reviews import RequestStatus
 from greenlight.operations.context import ApplyContext
-from greenlight.operations.kind import OperationKind
+from greenlight.operations.kind import OperationKind, Outcome
 from greenlight.reviews import decisions
 from greenlight.reviews.views import RequestView, request_view
 
@@ -40,6 +43,25 @@ def _withdraw(ctx: ApplyContext, payload: Decision) -> RequestResult:
     return {"promotion_request": request_view(ctx.session, request)}
 
 
+def _decided(session: Session, op: Operation, payload: Decision) -> Outcome:
+    """The console's words for a decision, from the request as it stands now."""
+    request = session.get(PromotionRequest, payload.promotion_request_id)
+    if request is None:
+        return "Done", "Recorded.", None
+    words = {
+        RequestStatus.APPROVED.value: (
+            "Approved",
+            "Every required approval is in: the promotion was applied.",
+        ),
+        RequestStatus.OPEN.value: ("Approved", "Your approval is recorded; the promotion waits for more."),
+        RequestStatus.REJECTED.value: ("Rejected", "The promotion will not apply."),
+        RequestStatus.WITHDRAWN.value: ("Withdrawn", "The promotion will not apply."),
+        RequestStatus.STALE.value: ("Voided", "The draft or production changed: the request is void."),
+    }
+    title, message = words.get(request.status, ("Done", "Recorded."))
+    return title, message, None
+
+
 PROMOTION_APPROVE = OperationKind(
     name="promotion_request.approve",
     payload=Decision,
@@ -48,6 +70,7 @@ PROMOTION_APPROVE = OperationKind(
     # The promotion it completes writes its own events, as that promotion's operation.
     emits=(EventType.PROMOTION_REQUEST_APPROVED,),
     title=lambda payload: "Approval of a promotion",
+    succeeded=_decided,
 )
 PROMOTION_REJECT = OperationKind(
     name="promotion_request.reject",
@@ -56,6 +79,7 @@ PROMOTION_REJECT = OperationKind(
     apply=_reject,
     emits=(EventType.PROMOTION_REQUEST_REJECTED,),
     title=lambda payload: "Rejection of a promotion",
+    succeeded=_decided,
 )
 PROMOTION_WITHDRAW = OperationKind(
     name="promotion_request.withdraw",
@@ -64,4 +88,5 @@ PROMOTION_WITHDRAW = OperationKind(
     apply=_withdraw,
     emits=(EventType.PROMOTION_REQUEST_WITHDRAWN,),
     title=lambda payload: "Withdrawal of a promotion request",
+    succeeded=_decided,
 )

@@ -25,7 +25,7 @@ from greenlight.keys import authenticate
 from greenlight.models import Promotion
 from greenlight.settings import get_settings
 from tests.support.console import Console, launch_browser
-from tests.support.http import create_persona, new_key, ok, patch, wait_operation
+from tests.support.http import create_persona, member_key, new_key, ok, patch, wait_operation
 from tests.support.processes import Process, start_worker
 from tests.support.webhooks import edit, promote
 
@@ -488,3 +488,41 @@ def test_each_role_sees_only_the_buttons_it_may_use_and_the_rest_is_refused(
         assert "permission" in refused.text() and str(permission) in refused.text()
     assert client.get(f"/v1/personas/{persona_id}/versions", headers=auth).json() == before
     console.errors[:] = [e for e in console.errors if "status of 403" not in e]
+
+
+def test_a_reviewer_approves_a_requested_promotion_from_the_review_queue(
+    open_console: Callable[[], Console], client: httpx.Client
+) -> None:
+    admin = new_key()
+    editor, reviewer = (_auth(member_key(client, admin, role)) for role in (Role.EDITOR, Role.REVIEWER))
+    persona_id = _versions_of_every_kind(client, _auth(admin))
+    policy = {"required_approvals": 1, "allow_self_approval": False}
+    set_policy = client.put(f"/v1/personas/{persona_id}/review-policy", json=policy, headers=_auth(admin))
+    assert set_policy.status_code == 200, set_policy.text
+
+    asking = open_console()
+    asking.sign_in(editor["authorization"])
+    asking.open_persona(persona_id)
+    asking.page.get_by_role("button", name="Request promotion of v1…").first.click()
+    asking.page.get_by_role("dialog").get_by_role("button", name="Promote v1").click()
+    asking.page.wait_for_url(re.compile(r"[?&]op="))
+    expect(asking.operation()).to_contain_text("waiting for approval")
+    asking.goto("/console/reviews")
+    item = asking.page.locator("[data-request]")
+    expect(item).to_have_count(1)
+    expect(item.get_by_role("button", name="Withdraw")).to_have_count(1)
+    expect(item.get_by_role("button", name="Approve")).to_have_count(0)  # not their own
+
+    reviewing = open_console()
+    reviewing.sign_in(reviewer["authorization"])
+    reviewing.goto("/console/reviews")
+    reviewing.page.get_by_label("Comment").fill("reads well")
+    reviewing.screenshot("review-queue")
+    reviewing.page.get_by_role("button", name="Approve").click()
+    reviewing.page.wait_for_url(re.compile(r"[?&]op="))
+    reviewing.wait_outcome("Every required approval is in")
+
+    [request] = client.get("/v1/promotion-requests", headers=editor).json()["data"]["items"]
+    assert request["status"] == "approved" and request["votes"][0]["comment"] == "reads well"
+    production = client.get(f"/v1/personas/{persona_id}", headers=editor).json()["data"]
+    assert production["current_production_version"]["version_number"] == 1  # v1 itself, published
