@@ -171,7 +171,8 @@ def persona_with_history(user: User, rows: int) -> History:
         for i in range(rows):
             to_v2 = i % 2 == 1
             row = (
-                new_id(), persona_id, user.id, v2 if to_v2 else v1, 2 if to_v2 else 1,
+                new_id(), persona_id, user.principal.workspace_id, user.id,
+                v2 if to_v2 else v1, 2 if to_v2 else 1,
                 (v1 if to_v2 else v2) if i else None, (1 if to_v2 else 2) if i else None,
                 user.id, start + timedelta(seconds=i),
             )  # fmt: skip
