@@ -16,6 +16,7 @@ PERSONA = "/v1/personas/{persona_id}"
 WEBHOOK = "/v1/webhooks/{webhook_id}"
 OPERATION = ("get", "/v1/operations/{operation_id}")
 MEMBER = "/v1/members/{user_id}"
+REQUEST = "/v1/promotion-requests/{request_id}"
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,16 @@ LINKS: dict[tuple[str, str, str], list[Link]] = {
     ],
     ("post", "/v1/keys", "201"): [
         Link("revoke", ("delete", "/v1/keys/{key_id}"), {"key_id": "$response.body#/data/id"})
+    ],
+    # The newest request of the list: read it, vote on it, or withdraw it.
+    ("get", "/v1/promotion-requests", "200"): [
+        Link(name, (method, f"{REQUEST}{suffix}"), {"request_id": "$response.body#/data/items/0/id"})
+        for name, method, suffix in (
+            ("read", "get", ""),
+            ("approve", "post", "/approve"),
+            ("reject", "post", "/reject"),
+            ("withdraw", "post", "/withdraw"),
+        )
     ],
     ("get", f"{WEBHOOK}/deliveries", "200"): [
         Link(
